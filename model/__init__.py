@@ -1,0 +1,1 @@
+"""Train, evaluate and export the vae-serve VAE. Nothing here runs at import time."""

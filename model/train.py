@@ -1,0 +1,249 @@
+"""Train a VAE by maximising the ELBO on an IDX folder, then evaluate it and export the artifact.
+
+    python -m model.train --likelihood bernoulli --name mnist-bernoulli \
+        --export weights/mnist-bernoulli.pt
+    torchrun --nproc_per_node 2 -m model.train ...      # DistributedDataParallel
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import math
+import shlex
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+from torch.nn.parallel import DistributedDataParallel
+from tqdm import tqdm
+
+from model import distributed
+from model.config import ModelConfig, TrainConfig
+from model.data import apply_transform, load_split, random_shift
+from model.distributed import Runtime
+from model.networks import VAE
+from model.objectives import kl_to_standard_normal, reparameterize
+
+
+class ElboObjective(nn.Module):
+    """The training forward pass, as a module so DistributedDataParallel can wrap it."""
+
+    def __init__(self, vae: VAE) -> None:
+        super().__init__()
+        self.vae = vae
+
+    def forward(self, x_encoder: Tensor, x_target: Tensor, noise: Tensor) -> tuple[Tensor, Tensor]:
+        mean, logvar = self.vae.encode(x_encoder)  # [N,D] each
+        z = reparameterize(mean, logvar, noise)
+        return self.vae.log_likelihood(x_target, z), kl_to_standard_normal(mean, logvar)  # [N]
+
+
+def encoder_input(x_target: Tensor, transform: str) -> Tensor:
+    """What the encoder sees: the binarized sample itself, or dequantized x rescaled to ~p/255."""
+    return x_target if transform == "binarize" else x_target * (256.0 / 255.0)
+
+
+@torch.no_grad()
+def validation_elbo(vae: VAE, pixels: Tensor, runtime: Runtime, seed: int) -> float:
+    """Mean negative ELBO (nats) over this rank's share of `pixels`, summed across ranks.
+
+    A fixed generator gives the same binarization/dequantization and noise every epoch, so
+    epochs are compared on equal terms.
+    """
+    vae.eval()
+    generator = torch.Generator().manual_seed(seed)
+    transform = "binarize" if vae.likelihood == "bernoulli" else "dequantize"
+    total = torch.zeros(2, dtype=torch.float64)
+    for start in range(0, len(pixels), 500):
+        chunk = pixels[start : start + 500]
+        x = apply_transform(chunk, transform, generator)
+        noise = torch.randn((len(chunk), vae.latent_dim), generator=generator)
+        if start // 500 % runtime.world_size != runtime.rank:
+            continue  # other ranks take this chunk; the draws above keep generators in step
+        x, noise = x.to(runtime.device), noise.to(runtime.device)
+        mean, logvar = vae.encode(encoder_input(x, transform))
+        log_lik = vae.log_likelihood(x, reparameterize(mean, logvar, noise))
+        total += torch.tensor(
+            [(kl_to_standard_normal(mean, logvar) - log_lik).sum().item(), len(x)]
+        )
+    total = distributed.sum_across(runtime, total.to(runtime.device)).cpu()
+    vae.train()
+    return float(total[0] / total[1])
+
+
+def kl_weight(config: TrainConfig, epoch: int) -> float:
+    """Linear KL annealing from 0.1 to 1 over the warm-up epochs."""
+    if config.kl_warmup_epochs <= 0:
+        return 1.0
+    return min(1.0, 0.1 + 0.9 * epoch / config.kl_warmup_epochs)
+
+
+def train(
+    config: TrainConfig, runtime: Runtime, resume: Path | None = None
+) -> tuple[VAE, dict[str, Any]]:
+    """Run the training loop; returns the best model (by val ELBO) and a summary of the run."""
+    torch.manual_seed(config.seed)
+    out_dir = Path(config.out_dir)
+    train_pixels, _ = load_split(config.data_dir, config.train_split)
+    val_pixels, _ = load_split(config.data_dir, config.val_split)
+    order = torch.randperm(len(train_pixels), generator=torch.Generator().manual_seed(config.seed))
+    train_pixels = train_pixels[order[: config.limit]]  # shuffled: the files are sorted by label
+
+    vae = VAE(config.model).to(runtime.device)
+    objective: nn.Module = ElboObjective(vae)
+    if runtime.distributed:
+        objective = DistributedDataParallel(objective)
+    optimizer = torch.optim.AdamW(vae.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(
+        optimizer, T_max=config.epochs, eta_min=config.lr / 20
+    )
+    state: dict[str, Any] = {"epoch": 0, "best_val": math.inf, "best_epoch": -1, "seconds": 0.0}
+    best_weights = {k: v.detach().clone() for k, v in vae.state_dict().items()}
+    if resume is not None:
+        checkpoint = torch.load(resume, map_location=runtime.device, weights_only=False)
+        vae.load_state_dict(checkpoint["model"])
+        optimizer.load_state_dict(checkpoint["optimizer"])
+        schedule.load_state_dict(checkpoint["schedule"])
+        best_weights, state = checkpoint["best_model"], checkpoint["state"]
+
+    transform = config.model.input_transform
+    generator = torch.Generator().manual_seed(config.seed * 1000 + runtime.rank)
+    started = time.monotonic() - state["seconds"]
+    per_rank = len(train_pixels) // runtime.world_size  # equal shares keep DDP ranks in step
+    progress = tqdm(
+        range(state["epoch"], config.epochs),
+        initial=state["epoch"],
+        total=config.epochs,
+        desc=config.name,
+        disable=not runtime.is_main,
+        dynamic_ncols=True,
+    )
+    for epoch in progress:
+        generator.manual_seed(config.seed * 1000 + runtime.rank + 7919 * epoch)
+        shuffled = torch.randperm(len(train_pixels), generator=torch.Generator().manual_seed(epoch))
+        mine = shuffled[runtime.rank * per_rank : (runtime.rank + 1) * per_rank]
+        beta, sums = kl_weight(config, epoch), torch.zeros(3)
+        for start in range(0, per_rank, config.batch_size):
+            pixels = random_shift(
+                train_pixels[mine[start : start + config.batch_size]],
+                config.augment_shift,
+                generator,
+            )
+            # A fresh binarization/dequantization on every pass over the data.
+            x = apply_transform(pixels, transform, generator).to(runtime.device)
+            noise = torch.randn((len(x), config.model.latent_dim), generator=generator)
+            log_lik, kl = objective(encoder_input(x, transform), x, noise.to(runtime.device))
+            loss = (beta * kl - log_lik).mean()
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            sums += torch.tensor([loss.item() * len(x), kl.sum().item(), len(x)])
+        schedule.step()
+        val = validation_elbo(vae, val_pixels, runtime, seed=config.seed + 1)
+        state["epoch"], state["seconds"] = epoch + 1, time.monotonic() - started
+        if val < state["best_val"]:
+            state["best_val"], state["best_epoch"] = val, epoch
+            best_weights = {k: v.detach().clone() for k, v in vae.state_dict().items()}
+        progress.set_postfix(
+            loss=f"{sums[0] / sums[2]:.1f}",
+            kl=f"{sums[1] / sums[2]:.1f}",
+            val_elbo=f"{-val:.1f}",
+            best=f"{-state['best_val']:.1f}",
+        )
+        if runtime.is_main:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            torch.save(
+                {
+                    "config": config.to_dict(),
+                    "model": vae.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "schedule": schedule.state_dict(),
+                    "best_model": best_weights,
+                    "state": state,
+                },
+                out_dir / "last.pt",
+            )
+        out_of_time = config.max_minutes is not None and state["seconds"] > 60 * config.max_minutes
+        stalled = epoch - state["best_epoch"] >= config.patience
+        if distributed.broadcast_flag(runtime, out_of_time or stalled):
+            break
+    progress.close()
+    vae.load_state_dict(best_weights)
+    return vae.eval(), state
+
+
+def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.Namespace]:
+    """Flags mirror the config dataclasses one to one (`--latent-dim`, `--lr`, ...)."""
+    parser = argparse.ArgumentParser(
+        prog="python -m model.train",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    groups = {"model": ModelConfig(), "train": TrainConfig()}
+    for group, defaults in groups.items():
+        for spec in dataclasses.fields(defaults):
+            if spec.name in ("model", "image_shape"):
+                continue
+            default = getattr(defaults, spec.name)
+            kind = (
+                type(default) if default is not None else (int if spec.name == "limit" else float)
+            )
+            parser.add_argument(
+                f"--{spec.name.replace('_', '-')}",
+                type=kind,
+                default=default,
+                dest=f"{group}.{spec.name}",
+                help=f"(default: {default})",
+            )
+    parser.add_argument("--resume", type=Path, help="continue from a checkpoint (last.pt)")
+    parser.add_argument(
+        "--export", type=Path, help="evaluate the best model and write the artifact here"
+    )
+    parser.add_argument("--eval-k", type=int, default=1000, help="importance samples for the NLL")
+    parser.add_argument("--description", default="", help="metadata description")
+    args = parser.parse_args(argv)
+    values = vars(args)
+    model = ModelConfig(
+        **{k.split(".", 1)[1]: v for k, v in values.items() if k.startswith("model.")}
+    )
+    train_fields = {k.split(".", 1)[1]: v for k, v in values.items() if k.startswith("train.")}
+    if args.resume is not None:
+        saved = torch.load(args.resume, map_location="cpu", weights_only=False)["config"]
+        return TrainConfig.from_dict(saved), args
+    return TrainConfig(model=model, **train_fields), args
+
+
+def main(argv: list[str] | None = None) -> None:
+    config, args = parse_args(argv)
+    if config.num_threads:
+        torch.set_num_threads(config.num_threads)
+    runtime = distributed.start(config.device)
+    try:
+        vae, state = train(config, runtime, resume=args.resume)
+        if args.export is not None and runtime.is_main:
+            from model.publish import publish  # evaluation needs the classifier; import lazily
+
+            command = shlex.join(
+                ["python", "-m", "model.train", *(argv if argv is not None else sys.argv[1:])]
+            )
+            publish(
+                vae.cpu(),
+                config,
+                state,
+                command,
+                args.export,
+                k=args.eval_k,
+                description=args.description,
+                device=str(runtime.device),
+                world_size=runtime.world_size,
+            )
+    finally:
+        distributed.stop(runtime)
+
+
+if __name__ == "__main__":
+    main()
