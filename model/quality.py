@@ -16,7 +16,7 @@ def frechet_distance(features_a: Tensor, features_b: Tensor) -> float:
     """
     a, b = features_a.double(), features_b.double()
     mean_a, mean_b = a.mean(0), b.mean(0)
-    cov_a, cov_b = torch.cov(a.T), torch.cov(b.T)
+    cov_a, cov_b = torch.atleast_2d(torch.cov(a.T)), torch.atleast_2d(torch.cov(b.T))  # [F,F]
     values, vectors = torch.linalg.eigh(cov_a)
     root_a = vectors @ torch.diag(values.clamp(min=0).sqrt()) @ vectors.T
     cross = torch.linalg.eigvalsh(root_a @ cov_b @ root_a).clamp(min=0).sqrt().sum()
