@@ -27,12 +27,15 @@ def publish(
     description: str,
     device: str,
     world_size: int,
+    classifier_path: Path | None = None,
 ) -> Path:
     """Evaluate `vae` on the val split and export it with the full metadata of DESIGN.md."""
     train_pixels, train_labels = load_split(config.data_dir, config.train_split)
     val_pixels, val_labels = load_split(config.data_dir, config.val_split)
     out_dir = Path(config.out_dir)
-    classifier = load_or_train_classifier(out_dir.parent / "classifier.pt", config.data_dir)
+    classifier = load_or_train_classifier(
+        classifier_path or out_dir.parent / "classifier.pt", config.data_dir
+    )
     class_latents = class_latent_stats(vae, train_pixels, train_labels)
     with torch.no_grad():
         metrics: dict[str, Any] = {

@@ -141,7 +141,7 @@ def train(
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            sums += torch.tensor([loss.item() * len(x), kl.sum().item(), len(x)])
+            sums += torch.tensor([loss.item() * len(x), kl.detach().sum().item(), len(x)])
         schedule.step()
         val = validation_elbo(vae, val_pixels, runtime, seed=config.seed + 1)
         state["epoch"], state["seconds"] = epoch + 1, time.monotonic() - started
@@ -176,6 +176,9 @@ def train(
     return vae.eval(), state
 
 
+_ARGUMENT_TYPES: dict[str, type] = {"int": int, "float": float, "str": str}
+
+
 def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.Namespace]:
     """Flags mirror the config dataclasses one to one (`--latent-dim`, `--lr`, ...)."""
     parser = argparse.ArgumentParser(
@@ -189,13 +192,14 @@ def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.Nam
             if spec.name in ("model", "image_shape"):
                 continue
             default = getattr(defaults, spec.name)
-            kind = (
-                type(default) if default is not None else (int if spec.name == "limit" else float)
-            )
+            # Annotations are strings here ("int | None", "Likelihood"): take the first type.
+            annotation = str(spec.type).split("|")[0].strip()
+            kind = _ARGUMENT_TYPES.get(annotation, str)
             parser.add_argument(
                 f"--{spec.name.replace('_', '-')}",
                 type=kind,
                 default=default,
+                choices=["bernoulli", "gaussian"] if annotation == "Likelihood" else None,
                 dest=f"{group}.{spec.name}",
                 help=f"(default: {default})",
             )
@@ -205,6 +209,10 @@ def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.Nam
     )
     parser.add_argument("--eval-k", type=int, default=1000, help="importance samples for the NLL")
     parser.add_argument("--description", default="", help="metadata description")
+    parser.add_argument(
+        "--classifier", type=Path, default=Path("runs/classifier.pt"),
+        help="cache of the MNIST classifier for sample quality (trained on first use)",
+    )
     args = parser.parse_args(argv)
     values = vars(args)
     model = ModelConfig(
@@ -240,6 +248,7 @@ def main(argv: list[str] | None = None) -> None:
                 description=args.description,
                 device=str(runtime.device),
                 world_size=runtime.world_size,
+                classifier_path=args.classifier,
             )
     finally:
         distributed.stop(runtime)

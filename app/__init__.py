@@ -1,0 +1,1 @@
+"""vae-serve: the HTTP service. It knows models only through their artifacts (DESIGN.md)."""

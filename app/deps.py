@@ -1,0 +1,111 @@
+"""Dependency aliases for routes: the settings, the chosen model, output options, the API key."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Annotated, Literal
+
+from fastapi import Depends, Header, Query, Request
+
+from app.artifacts import LoadedModel
+from app.errors import InvalidInput, ServiceError
+from app.registry import ModelRegistry
+from app.settings import Settings
+from app.worker import InferenceWorker
+
+
+class Unauthorized(ServiceError):
+    status_code = 401
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_registry(request: Request) -> ModelRegistry:
+    registry: ModelRegistry = request.app.state.registry
+    return registry
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+RegistryDep = Annotated[ModelRegistry, Depends(get_registry)]
+
+
+@dataclass(frozen=True)
+class Served:
+    """A model and the worker that runs it."""
+
+    model: LoadedModel
+    worker: InferenceWorker
+
+
+def get_served(
+    registry: RegistryDep,
+    model: Annotated[
+        str | None, Query(description="model name; default from settings", max_length=200)
+    ] = None,
+) -> Served:
+    loaded = registry.get(model)
+    return Served(loaded, registry.workers[loaded.name])
+
+
+ServedDep = Annotated[Served, Depends(get_served)]
+
+
+@dataclass(frozen=True)
+class Output:
+    """How to answer: PNG (one image or a grid) or JSON, and the PNG options."""
+
+    png: bool
+    scale: int
+    cols: int | None
+
+
+def output_options(
+    settings: SettingsDep,
+    format: Annotated[
+        Literal["png", "json"] | None, Query(description="png or json; else from the Accept header")
+    ] = None,
+    scale: Annotated[int, Query(ge=1, description="nearest-neighbour upscale factor")] = 1,
+    cols: Annotated[
+        int | None, Query(ge=1, description="grid columns; default ceil(sqrt(n))")
+    ] = None,
+    accept: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> Output:
+    if scale > settings.max_scale:
+        raise InvalidInput(f"scale={scale} is above the limit {settings.max_scale} (VAE_MAX_SCALE)")
+    if cols is not None and cols > settings.max_cols:
+        raise InvalidInput(f"cols={cols} is above the limit {settings.max_cols} (VAE_MAX_COLS)")
+    if format is None:
+        wanted = (accept or "").lower()
+        format = "json" if "application/json" in wanted and "image/png" not in wanted else "png"
+    return Output(png=format == "png", scale=scale, cols=cols)
+
+
+OutputDep = Annotated[Output, Depends(output_options)]
+InvertQuery = Annotated[
+    Literal["auto", "true", "false"],
+    Query(description="invert dark-on-light drawings; auto looks at the border"),
+]
+
+
+def require_api_key(
+    settings: SettingsDep,
+    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+    x_api_key: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> None:
+    """With VAE_API_KEY set: `Authorization: Bearer KEY` or `X-API-Key: KEY`, compared in
+    constant time."""
+    if settings.api_key is None:
+        return
+    expected = settings.api_key.get_secret_value().encode()
+    offered = x_api_key or ""
+    if authorization and authorization.lower().startswith("bearer "):
+        offered = authorization[7:].strip()
+    if not secrets.compare_digest(offered.encode(), expected):
+        raise Unauthorized(
+            "missing or wrong API key (Authorization: Bearer KEY or X-API-Key)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )

@@ -1,0 +1,108 @@
+"""Errors the service raises on purpose, and the one place that turns exceptions into HTTP.
+
+    ServiceError                 status  meaning
+    ├── BadImage                 400     the bytes are not an image Pillow can read
+    ├── UnknownModel             404     ?model= names no loaded model
+    ├── PayloadTooLarge          413     body or image larger than the settings allow
+    ├── UnsupportedMediaType     415     a Content-Type this route does not take
+    ├── InvalidInput             422     well-formed but wrong: lengths, NaN, limits, ...
+    ├── QueueFull                429     the model's queue is full; carries Retry-After
+    ├── ModelFailure             503     the model raised while running this request
+    ├── NotReady                 503     models are loading, or the server is stopping
+    └── RequestTimeout           504     the request waited longer than its timeout
+
+Anything else is a bug: it is logged with its traceback and answered as a bare 500.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.requests import ClientDisconnect
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+logger = logging.getLogger("app.errors")
+
+
+class ServiceError(Exception):
+    status_code = 500
+
+    def __init__(self, detail: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.headers = headers or {}
+
+
+class BadImage(ServiceError):
+    status_code = 400
+
+
+class UnknownModel(ServiceError):
+    status_code = 404
+
+
+class PayloadTooLarge(ServiceError):
+    status_code = 413
+
+
+class UnsupportedMediaType(ServiceError):
+    status_code = 415
+
+
+class InvalidInput(ServiceError):
+    status_code = 422
+
+
+class QueueFull(ServiceError):
+    status_code = 429
+
+
+class ModelFailure(ServiceError):
+    status_code = 503
+
+
+class NotReady(ServiceError):
+    status_code = 503
+
+
+class RequestTimeout(ServiceError):
+    status_code = 504
+
+
+def _validation_message(error: RequestValidationError) -> str:
+    """Pydantic's error list as one readable sentence per problem: 'query.n: ...'."""
+    parts = []
+    for item in error.errors():
+        where = ".".join(str(p) for p in item.get("loc", ()))
+        parts.append(f"{where}: {item.get('msg', 'invalid')}")
+    return "; ".join(parts) or "invalid request"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map every exception to a JSON {"detail": ...} response with the right status."""
+
+    @app.exception_handler(ServiceError)
+    async def service_error(_: Request, error: ServiceError) -> JSONResponse:
+        return JSONResponse({"detail": error.detail}, error.status_code, headers=error.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, error: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": _validation_message(error)}, 422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse({"detail": error.detail}, error.status_code, headers=error.headers)
+
+    @app.exception_handler(ClientDisconnect)
+    async def client_gone(request: Request, _: ClientDisconnect) -> Response:
+        # Nobody is listening (or the body limit already answered): nothing to report.
+        logger.info("client went away during %s %s", request.method, request.url.path)
+        return Response(status_code=400)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, error: Exception) -> JSONResponse:
+        logger.exception("unhandled error on %s %s", request.method, request.url.path)
+        return JSONResponse({"detail": "internal server error"}, 500)

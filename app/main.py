@@ -1,0 +1,77 @@
+"""Assemble the FastAPI app: settings, models, middleware, error mapping, routes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from app.artifacts import ArtifactError
+from app.deps import require_api_key
+from app.errors import install_error_handlers
+from app.metrics import Metrics
+from app.middleware import BodyLimit, CleanStartupFailure, RequestContext
+from app.registry import ModelRegistry
+from app.routes import analyse, generate, health, models
+from app.settings import Settings, get_settings
+
+logger = logging.getLogger("app")
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Load and check every artifact (a bad one stops startup), then warm up in the background."""
+    registry: ModelRegistry = app.state.registry
+    try:
+        await asyncio.to_thread(registry.load)
+    except ArtifactError as error:
+        app.state.startup_error = str(error)
+        logger.error("cannot start vae-serve: %s", error)
+        raise
+    for model in registry.models.values():
+        app.state.metrics.model_info.labels(model.name, str(model.device)).set(1)
+    warm_up = asyncio.create_task(asyncio.to_thread(registry.warm_up))
+    try:
+        yield
+    finally:
+        await asyncio.shield(warm_up)
+        registry.stop()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="vae-serve",
+        version="0.1.0",
+        lifespan=lifespan,
+        summary="A trained Variational Autoencoder over HTTP: encode, decode, sample, "
+        "interpolate, reconstruct and score MNIST-like images.",
+    )
+    app.state.settings = settings
+    app.state.registry = ModelRegistry(settings)
+    app.state.metrics = Metrics()
+    app.state.startup_error = None
+    install_error_handlers(app)
+    app.include_router(health.router)
+    protected = [Depends(require_api_key)]
+    for router in (models.router, generate.router, analyse.router):
+        app.include_router(router, dependencies=protected)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["*"],
+            expose_headers=["X-Seed", "X-Request-ID", "X-Process-Time"],
+        )
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContext, metrics=app.state.metrics)
+    app.add_middleware(CleanStartupFailure, state=app.state)
+    return app
+
+
+app = create_app()

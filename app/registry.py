@@ -1,0 +1,102 @@
+"""The loaded models, their workers, and the server's readiness."""
+
+from __future__ import annotations
+
+import enum
+import logging
+import time
+
+import torch
+
+from app.artifacts import ArtifactError, LoadedModel, find_artifacts, load_artifact
+from app.errors import NotReady, UnknownModel
+from app.settings import Settings
+from app.worker import InferenceWorker
+
+logger = logging.getLogger("app.registry")
+
+
+class Readiness(enum.Enum):
+    STARTING = "starting"
+    READY = "ready"
+    STOPPING = "stopping"
+
+
+def resolve_device(requested: str) -> torch.device:
+    """`auto` → CUDA when available, else CPU; an explicit `cuda` without a GPU is an error."""
+    if requested == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(requested)
+    except RuntimeError:
+        raise ArtifactError(f"VAE_DEVICE={requested!r} is not a device (auto, cpu, cuda, cuda:N)")
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ArtifactError(f"VAE_DEVICE={requested!r} but no CUDA GPU is available here")
+    return device
+
+
+class ModelRegistry:
+    """Holds every served model by name; one InferenceWorker each."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.models: dict[str, LoadedModel] = {}
+        self.workers: dict[str, InferenceWorker] = {}
+        self.readiness = Readiness.STARTING
+        self.default_name = ""
+
+    def load(self) -> None:
+        """Load and validate every artifact; the first problem stops startup."""
+        device = resolve_device(self.settings.device)
+        for path in find_artifacts(self.settings.weights):
+            started = time.monotonic()
+            model = load_artifact(path, device)
+            if model.name in self.models:
+                raise ArtifactError(
+                    f"{path}: model name {model.name!r} is already used by "
+                    f"{self.models[model.name].path}"
+                )
+            self.models[model.name] = model
+            logger.info(
+                "loaded %s from %s on %s in %.2f s",
+                model.name,
+                path,
+                device,
+                time.monotonic() - started,
+            )
+        default = self.settings.default_model or sorted(self.models)[0]
+        if default not in self.models:
+            raise ArtifactError(
+                f"VAE_DEFAULT_MODEL={default!r} is not among the loaded models "
+                f"({', '.join(sorted(self.models))})"
+            )
+        self.default_name = default
+        for name in self.models:
+            self.workers[name] = InferenceWorker(
+                name, self.settings.queue_size, self.settings.request_timeout_s
+            )
+            self.workers[name].start()
+
+    def warm_up(self) -> None:
+        """Run each model once at the largest batch we allow, so first requests are not slow."""
+        for model in self.models.values():
+            with torch.inference_mode():
+                z = torch.zeros((self.settings.max_n, model.latent_dim), device=model.device)
+                images = model.module.decode(z)
+                model.module.encode(images)
+        self.readiness = Readiness.READY
+
+    def stop(self) -> None:
+        self.readiness = Readiness.STOPPING
+        for worker in self.workers.values():
+            worker.stop()
+
+    def get(self, name: str | None) -> LoadedModel:
+        if self.readiness is not Readiness.READY:
+            raise NotReady(f"the server is {self.readiness.value}", headers={"Retry-After": "1"})
+        chosen = name or self.default_name
+        if chosen not in self.models:
+            raise UnknownModel(
+                f"no model named {chosen!r}; loaded: {', '.join(sorted(self.models))}"
+            )
+        return self.models[chosen]

@@ -1,0 +1,89 @@
+"""Request and response bodies of the public API (DESIGN.md, "The public API's shapes")."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, field_validator
+
+Latent = list[FiniteFloat]
+Seed = int
+MAX_SEED = 2**63 - 1
+
+
+class SampleRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"n": 16, "seed": 42, "temperature": 1.0}]}
+    )
+    n: int = Field(1, ge=1, description="number of samples (bounded by VAE_MAX_N)")
+    seed: Seed | None = Field(None, ge=0, le=MAX_SEED, description="random when omitted")
+    temperature: float = Field(1.0, gt=0, allow_inf_nan=False, description="prior scale")
+    digit: int | None = Field(None, ge=0, le=9, description="sample near this digit class")
+
+
+class DecodeRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"latents": [[0.0] * 32]}]}
+    )
+    latents: list[Latent] = Field(description="[[D]...]; one [D] vector is also accepted")
+
+    @field_validator("latents", mode="before")
+    @classmethod
+    def one_vector_is_a_batch(cls, value: object) -> object:
+        """`[0.1, 0.2, ...]` means one latent: wrap it so errors point at the right place."""
+        if isinstance(value, list) and value and not isinstance(value[0], list):
+            return [value]
+        return value
+
+
+class InterpolateRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"latents": [[-1.0] * 32, [1.0] * 32], "steps": 8, "method": "slerp"}]
+        },
+    )
+    latents: list[Latent] | None = Field(None, description="two latent vectors [a, b]")
+    images: list[str] | None = Field(None, description="two base64 images [a, b]")
+    steps: int = Field(8, ge=2, description="images in the strip, both ends included")
+    method: Literal["linear", "slerp"] = "slerp"
+
+
+class ImagesResponse(BaseModel):
+    model: str
+    images: list[str] = Field(description="base64 PNGs, no data: prefix")
+
+
+class SampleResponse(ImagesResponse):
+    seed: Seed
+    latents: list[list[float]]
+
+
+class InterpolateResponse(ImagesResponse):
+    latents: list[list[float]]
+
+
+class EncodeResponse(BaseModel):
+    model: str
+    mean: list[list[float]]
+    logvar: list[list[float]]
+    z: list[list[float]] | None = Field(None, description="a posterior sample, with ?seed=")
+
+
+class ScoreResponse(BaseModel):
+    model: str
+    k: int
+    seed: Seed
+    neg_elbo: list[float] = Field(description="negative ELBO, nats per image")
+    nll: list[float] = Field(description="importance-weighted NLL, nats per image")
+    bits_per_dim: list[float] | None = Field(description="for dequantized models; else null")
+
+
+class ModelList(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    default: str
+    models: list[dict[str, object]]
+
+
+class Health(BaseModel):
+    status: str

@@ -1,0 +1,57 @@
+"""All configuration, from environment variables prefixed VAE_, read once into one typed object."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob the service has; the README's settings table mirrors this class."""
+
+    model_config = SettingsConfigDict(env_prefix="VAE_", env_file=".env", extra="ignore")
+
+    weights: Path = Field(Path("weights"), description="artifact file, or folder of *.pt artifacts")
+    default_model: str | None = Field(
+        None, description="model used without ?model=; default: first by name"
+    )
+    device: str = Field("auto", description="auto (CUDA when available), cpu, cuda or cuda:N")
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    log_level: str = "info"
+
+    max_n: int = Field(64, ge=1, description="most samples per /sample request")
+    max_steps: int = Field(64, ge=2, description="most images in an interpolation")
+    max_scale: int = Field(16, ge=1, description="largest ?scale= upscale factor")
+    max_cols: int = Field(64, ge=1, description="largest ?cols=")
+    max_images: int = Field(64, ge=1, description="most images per request")
+    max_latents: int = Field(256, ge=1, description="most latent vectors per /decode request")
+    max_score_k: int = Field(1000, ge=1, description="largest ?k= for /score")
+    max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024, description="largest request body")
+    max_image_pixels: int = Field(4096 * 4096, ge=1, description="largest decoded image (w*h)")
+
+    queue_size: int = Field(256, ge=1, description="requests waiting per model before 429")
+    request_timeout_s: float = Field(30.0, gt=0, description="a request waiting longer gets 504")
+
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="comma-separated allowed origins; empty disables CORS"
+    )
+    api_key: SecretStr | None = Field(None, description="when set, required on all but probes")
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def split_origins(cls, value: object) -> object:
+        """`VAE_CORS_ORIGINS=https://a.example,https://b.example` → a list."""
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process's settings, read from the environment once."""
+    return Settings()

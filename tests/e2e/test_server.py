@@ -1,0 +1,85 @@
+"""A real uvicorn process over the tiny artifacts, called with httpx like any client."""
+
+from __future__ import annotations
+
+import base64
+import io
+from pathlib import Path
+
+import httpx
+import torch
+from PIL import Image
+
+from model.export import save_artifact
+from tests.app.conftest import digit_png
+from tests.conftest import tiny_metadata, tiny_vae
+from tests.e2e.conftest import Server, running, start
+
+
+def png(data: bytes) -> Image.Image:
+    image = Image.open(io.BytesIO(data))
+    image.load()
+    return image
+
+
+def test_every_endpoint_over_real_http(server: Server) -> None:
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        assert client.get("/livez").json() == {"status": "alive"}
+        assert client.get("/readyz").json() == {"status": "ready"}
+        assert client.get("/models").json()["default"] == "tiny"
+        assert client.get("/models/tiny").json()["device"] == "cpu"
+        sample = client.get("/sample", params={"n": 4, "seed": 1, "scale": 2})
+        assert sample.headers["x-seed"] == "1" and png(sample.content).size == (112, 112)
+        posted = client.post("/sample", json={"n": 2, "seed": 1}, params={"format": "json"}).json()
+        latents = posted["latents"]
+        assert png(client.post("/decode", json={"latents": latents}).content).size == (56, 28)
+        drawing = digit_png(size=(64, 64), dark_on_light=True)
+        encoded = client.post("/encode", files={"file": ("d.png", drawing, "image/png")}).json()
+        assert len(encoded["mean"][0]) == 4
+        recon = client.post("/reconstruct", content=drawing, headers={"Content-Type": "image/png"})
+        assert png(recon.content).size == (28, 28)
+        scored = client.post("/score", params={"k": 8, "seed": 0},
+                             json={"images": [base64.b64encode(drawing).decode()]}).json()
+        assert scored["k"] == 8 and len(scored["nll"]) == 1
+        strip = client.post("/interpolate", json={"latents": latents, "steps": 6})
+        assert png(strip.content).size == (6 * 28, 28)
+        assert client.get("/metrics").text.count("vae_requests_total") > 0
+        assert client.get("/docs").status_code == 200
+        assert client.get("/sample", params={"n": 10_000}).status_code == 422
+        assert client.get("/sample", params={"model": "nope"}).status_code == 404
+
+
+def test_sigterm_stops_gracefully(weights_dir: Path) -> None:
+    with running(weights_dir) as live:
+        code, output = live.stop()
+    # Plain uvicorn shuts down cleanly, then re-raises SIGTERM (vae-serve turns that into 0).
+    assert code in (0, -15), output
+    assert "Application shutdown complete" in output and "Traceback" not in output
+
+
+def test_console_command_serves(weights_dir: Path) -> None:
+    with running(weights_dir, cli=True) as live:
+        assert httpx.get(f"{live.url}/sample", timeout=5).status_code == 200
+        code, output = live.stop()
+    assert code == 0
+    assert '"path": "/sample", "status": 200' in output  # one structured log line per request
+
+
+def test_a_broken_artifact_stops_startup_with_a_message(tmp_path: Path) -> None:
+    save_artifact(tiny_vae(), tiny_metadata("fine"), tmp_path / "fine.pt")
+    torch.jit.save(torch.jit.script(tiny_vae()), str(tmp_path / "future.pt"),
+                   _extra_files={"metadata.json": '{"format_version": 9}'})
+    server = start(tmp_path)
+    server.process.wait(timeout=60)
+    code, output = server.stop()
+    assert code != 0
+    assert "cannot start vae-serve" in output and "future.pt" in output
+    assert "format_version" in output or "lacks" in output
+    assert "Traceback" not in output
+
+
+def test_no_artifacts_at_all(tmp_path: Path) -> None:
+    server = start(tmp_path)
+    server.process.wait(timeout=60)
+    code, output = server.stop()
+    assert code != 0 and "no artifacts" in output and "Traceback" not in output

@@ -1,0 +1,64 @@
+import gzip
+import struct
+from pathlib import Path
+
+import pytest
+import torch
+
+from model.data import apply_transform, load_split, random_shift, read_idx
+
+
+def write_idx(path: Path, array: torch.Tensor) -> None:
+    header = struct.pack(">HBB", 0, 0x08, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
+    payload = header + array.to(torch.uint8).numpy().tobytes()
+    path.write_bytes(gzip.compress(payload) if path.suffix == ".gz" else payload)
+
+
+def test_read_idx_round_trip(tmp_path: Path) -> None:
+    images = torch.randint(0, 256, (3, 28, 28), dtype=torch.uint8)
+    write_idx(tmp_path / "x-images-idx3-ubyte.gz", images)
+    assert torch.equal(read_idx(tmp_path / "x-images-idx3-ubyte.gz"), images)
+
+
+def test_read_idx_rejects_a_short_body(tmp_path: Path) -> None:
+    path = tmp_path / "bad-images-idx3-ubyte"
+    path.write_bytes(struct.pack(">HBB", 0, 8, 1) + struct.pack(">I", 10) + b"abc")
+    with pytest.raises(ValueError, match="header promises 10 bytes"):
+        read_idx(path)
+
+
+def test_any_folder_of_idx_files_works(tmp_path: Path) -> None:
+    write_idx(tmp_path / "train-images-idx3-ubyte", torch.zeros(2, 28, 28))
+    write_idx(tmp_path / "train-labels-idx1-ubyte", torch.tensor([3, 4]))
+    images, labels = load_split(tmp_path, "train")
+    assert images.shape == (2, 1, 28, 28)
+    assert labels.tolist() == [3, 4]
+
+
+def test_shared_mnist_splits(mnist_dir: Path) -> None:
+    images, labels = load_split(mnist_dir, "train-5k")
+    assert images.shape == (5000, 1, 28, 28)
+    assert torch.bincount(labels).tolist() == [500] * 10
+    val_images, _ = load_split(mnist_dir, "val-5k")
+    assert val_images.shape == (5000, 1, 28, 28)
+
+
+def test_transforms_draw_fresh_values_in_range() -> None:
+    pixels = torch.full((2, 1, 28, 28), 128, dtype=torch.uint8)
+    generator = torch.Generator().manual_seed(0)
+    first = apply_transform(pixels, "binarize", generator)
+    assert set(first.unique().tolist()) <= {0.0, 1.0}
+    assert not torch.equal(first, apply_transform(pixels, "binarize", generator))
+    dequantized = apply_transform(pixels, "dequantize", generator)
+    assert torch.all((dequantized >= 128 / 256) & (dequantized < 129 / 256))
+    with pytest.raises(ValueError, match="unknown input transform"):
+        apply_transform(pixels, "bogus", generator)
+
+
+def test_random_shift_moves_content_without_losing_it() -> None:
+    pixels = torch.zeros(16, 1, 28, 28, dtype=torch.uint8)
+    pixels[:, :, 10:18, 10:18] = 200
+    shifted = random_shift(pixels, 2, torch.Generator().manual_seed(0))
+    assert shifted.shape == pixels.shape
+    assert torch.equal(shifted.float().sum((1, 2, 3)), pixels.float().sum((1, 2, 3)))
+    assert not torch.equal(shifted, pixels)
