@@ -28,7 +28,11 @@ CONTRACT_METHODS = ("encode", "decode", "log_likelihood", "forward")
 KNOWN_TRANSFORMS = ("binarize", "dequantize")
 
 
-class ArtifactError(RuntimeError):
+class StartupError(RuntimeError):
+    """The service cannot start as configured; the message says why, in one line."""
+
+
+class ArtifactError(StartupError):
     """An artifact that cannot be served; the message names the file and the problem."""
 
 

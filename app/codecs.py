@@ -26,7 +26,9 @@ def _open(data: bytes, max_pixels: int) -> Image.Image:
     try:
         image = Image.open(io.BytesIO(data))
     except (UnidentifiedImageError, OSError, ValueError):
-        raise BadImage("not an image Pillow can read (PNG, JPEG, GIF, BMP, TIFF, WebP, ...)") from None
+        raise BadImage(
+            "not an image Pillow can read (PNG, JPEG, GIF, BMP, TIFF, WebP, ...)"
+        ) from None
     width, height = image.size
     if width * height > max_pixels:
         raise PayloadTooLarge(
@@ -101,8 +103,9 @@ def tile(images: torch.Tensor, cols: int | None = None) -> np.ndarray:
     pixels = (images.detach().float().cpu().clamp(0, 1) * 255).round().to(torch.uint8)
     canvas = torch.zeros((rows * cols, channels, height, width), dtype=torch.uint8)
     canvas[:n] = pixels
-    grid = canvas.view(rows, cols, channels, height, width).permute(0, 3, 1, 4, 2)
-    grid = grid.reshape(rows * height, cols * width, channels).numpy()
+    # [rows,cols,C,H,W] → [rows,H,cols,W,C] → [rows·H, cols·W, C]
+    arranged = canvas.view(rows, cols, channels, height, width).permute(0, 3, 1, 4, 2)
+    grid: np.ndarray = arranged.reshape(rows * height, cols * width, channels).numpy()
     return grid[:, :, 0] if channels == 1 else grid
 
 

@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from app.artifacts import ArtifactError
+from app.artifacts import StartupError
 from app.deps import require_api_key
 from app.errors import install_error_handlers
 from app.metrics import Metrics
@@ -28,7 +28,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     registry: ModelRegistry = app.state.registry
     try:
         await asyncio.to_thread(registry.load)
-    except ArtifactError as error:
+    except StartupError as error:
         app.state.startup_error = str(error)
         logger.error("cannot start vae-serve: %s", error)
         raise

@@ -8,7 +8,13 @@ import time
 
 import torch
 
-from app.artifacts import ArtifactError, LoadedModel, find_artifacts, load_artifact
+from app.artifacts import (
+    ArtifactError,
+    LoadedModel,
+    StartupError,
+    find_artifacts,
+    load_artifact,
+)
 from app.errors import NotReady, UnknownModel
 from app.settings import Settings
 from app.worker import InferenceWorker
@@ -29,9 +35,11 @@ def resolve_device(requested: str) -> torch.device:
     try:
         device = torch.device(requested)
     except RuntimeError:
-        raise ArtifactError(f"VAE_DEVICE={requested!r} is not a device (auto, cpu, cuda, cuda:N)")
+        raise StartupError(
+            f"VAE_DEVICE={requested!r} is not a device (auto, cpu, cuda, cuda:N)"
+        ) from None
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise ArtifactError(f"VAE_DEVICE={requested!r} but no CUDA GPU is available here")
+        raise StartupError(f"VAE_DEVICE={requested!r} but no CUDA GPU is available here")
     return device
 
 
@@ -66,7 +74,7 @@ class ModelRegistry:
             )
         default = self.settings.default_model or sorted(self.models)[0]
         if default not in self.models:
-            raise ArtifactError(
+            raise StartupError(
                 f"VAE_DEFAULT_MODEL={default!r} is not among the loaded models "
                 f"({', '.join(sorted(self.models))})"
             )

@@ -186,7 +186,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.Nam
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    groups = {"model": ModelConfig(), "train": TrainConfig()}
+    groups: dict[str, ModelConfig | TrainConfig] = {"model": ModelConfig(), "train": TrainConfig()}
     for group, defaults in groups.items():
         for spec in dataclasses.fields(defaults):
             if spec.name in ("model", "image_shape"):
@@ -210,7 +210,9 @@ def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.Nam
     parser.add_argument("--eval-k", type=int, default=1000, help="importance samples for the NLL")
     parser.add_argument("--description", default="", help="metadata description")
     parser.add_argument(
-        "--classifier", type=Path, default=Path("runs/classifier.pt"),
+        "--classifier",
+        type=Path,
+        default=Path("runs/classifier.pt"),
         help="cache of the MNIST classifier for sample quality (trained on first use)",
     )
     args = parser.parse_args(argv)

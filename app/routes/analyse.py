@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from app.codecs import image_to_tensor
+from app.codecs import Invert, image_to_tensor
 from app.deps import InvertQuery, OutputDep, ServedDep, SettingsDep
 from app.errors import InvalidInput
 from app.inputs import IMAGE_REQUEST_BODY, read_images
@@ -24,7 +24,7 @@ SeedQuery = Annotated[int | None, Query(ge=0, le=MAX_SEED, description="seed for
 
 
 async def _image_batch(
-    request: Request, served: ServedDep, settings: Settings, invert: str
+    request: Request, served: ServedDep, settings: Settings, invert: Invert
 ) -> torch.Tensor:
     """The request's images as one batch [N,C,H,W] in [0, 1], decoded off the event loop."""
     raw = await read_images(request, settings)
@@ -33,7 +33,7 @@ async def _image_batch(
         lambda: torch.stack(
             [image_to_tensor(data, shape, settings.max_image_pixels, invert) for data in raw]
         )
-    )  # type: ignore[arg-type]
+    )
 
 
 @router.post(

@@ -35,11 +35,16 @@ def client(weights_dir: Path) -> Iterator[TestClient]:
         yield test_client
 
 
-def digit_png(size: tuple[int, int] = (28, 28), mode: str = "L", dark_on_light: bool = False) -> bytes:
+def digit_png(
+    size: tuple[int, int] = (28, 28), mode: str = "L", dark_on_light: bool = False
+) -> bytes:
     """A synthetic '1': a vertical bar in the middle, as PNG bytes."""
     width, height = size
     canvas = np.zeros((height, width), dtype=np.uint8)
-    canvas[height // 5 : height - height // 5, width // 2 - max(1, width // 14) : width // 2 + max(1, width // 14)] = 255
+    canvas[
+        height // 5 : height - height // 5,
+        width // 2 - max(1, width // 14) : width // 2 + max(1, width // 14),
+    ] = 255
     if dark_on_light:
         canvas = 255 - canvas
     out = io.BytesIO()

@@ -18,7 +18,9 @@ CPU = torch.device("cpu")
 
 def write(module: nn.Module, metadata: dict[str, Any] | str, path: Path) -> Path:
     """Save with torch.jit directly, bypassing the exporter's own checks."""
-    payload = metadata if isinstance(metadata, str) else json.dumps({"format_version": 1, **metadata})
+    payload = (
+        metadata if isinstance(metadata, str) else json.dumps({"format_version": 1, **metadata})
+    )
     torch.jit.save(torch.jit.script(module), str(path), _extra_files={"metadata.json": payload})
     return path
 
@@ -36,8 +38,11 @@ class OnlyForward(nn.Module):
 
 def test_a_good_artifact_loads_with_its_digest(tiny_artifact: Path) -> None:
     model = load_artifact(tiny_artifact, CPU)
-    assert model.name == "tiny" and model.latent_dim == 4 and model.image_shape == (1, 28, 28)
-    assert len(model.sha256) == 64 and model.size_bytes == tiny_artifact.stat().st_size
+    assert model.name == "tiny"
+    assert model.latent_dim == 4
+    assert model.image_shape == (1, 28, 28)
+    assert len(model.sha256) == 64
+    assert model.size_bytes == tiny_artifact.stat().st_size
     assert model.describe()["device"] == "cpu"
 
 

@@ -46,13 +46,16 @@ def test_every_common_mode_becomes_grey(mode: str) -> None:
     if mode in ("I;16", "I", "F"):
         scale = {"I;16": 257, "I": 257, "F": 1 / 255}[mode]
         array = np.asarray(image).astype(np.float64) * scale
-        image = Image.fromarray(array.astype({"I;16": np.uint16, "I": np.int32, "F": np.float32}[mode]))
+        image = Image.fromarray(
+            array.astype({"I;16": np.uint16, "I": np.int32, "F": np.float32}[mode])
+        )
         data = encode(image, "TIFF")
     else:
         data = encode(image.convert(mode), "TIFF" if mode == "CMYK" else "PNG")
     x = image_to_tensor(data, SHAPE, 10_000)
     assert x.shape == SHAPE
-    assert 0.0 <= float(x.min()) and float(x.max()) <= 1.0
+    assert float(x.min()) >= 0.0
+    assert float(x.max()) <= 1.0
     assert float(x[0, 14, 14]) > 0.9  # the bar is ink
     assert float(x[0, 2, 2]) < 0.1  # the corner is background
 
@@ -61,7 +64,8 @@ def test_transparent_background_counts_as_paper() -> None:
     ink = np.zeros((28, 28, 4), dtype=np.uint8)
     ink[5:23, 13:15] = (0, 0, 0, 255)  # black strokes on a transparent canvas
     x = image_to_tensor(encode(Image.fromarray(ink, "RGBA")), SHAPE, 10_000)
-    assert float(x[0, 14, 14]) > 0.9 and float(x[0, 2, 2]) < 0.1
+    assert float(x[0, 14, 14]) > 0.9
+    assert float(x[0, 2, 2]) < 0.1
 
 
 def test_animated_gif_uses_its_first_frame() -> None:
@@ -71,7 +75,9 @@ def test_animated_gif_uses_its_first_frame() -> None:
     assert float(image_to_tensor(data, SHAPE, 10_000)[0, 14, 14]) > 0.9
 
 
-@pytest.mark.parametrize("data", [b"", b"not an image", digit_png()[:60], b"<svg xmlns='http://www.w3.org/2000/svg'/>"])
+@pytest.mark.parametrize(
+    "data", [b"", b"not an image", digit_png()[:60], b"<svg xmlns='http://www.w3.org/2000/svg'/>"]
+)
 def test_unreadable_bytes_are_bad_images(data: bytes) -> None:
     with pytest.raises(BadImage):
         image_to_tensor(data, SHAPE, 10_000)
@@ -96,11 +102,15 @@ def test_grid_is_row_major_without_gaps() -> None:
         images[index] = index / 4
     grid = tile(images, cols=3)
     assert grid.shape == (4, 6)
-    assert grid[0, 0] == 0 and grid[0, 2] == 64 and grid[0, 4] == 128 and grid[2, 0] == 191
+    assert grid[0, 0] == 0
+    assert grid[0, 2] == 64
+    assert grid[0, 4] == 128
+    assert grid[2, 0] == 191
     assert grid[2, 4] == 0  # the missing sixth cell stays black
 
 
 def test_png_is_8_bit_grey_and_upscaled() -> None:
     png = images_to_png(torch.rand(4, 1, 28, 28), cols=2, scale=3)
     image = Image.open(io.BytesIO(png))
-    assert image.mode == "L" and image.size == (168, 168)
+    assert image.mode == "L"
+    assert image.size == (168, 168)

@@ -23,7 +23,8 @@ def test_interpolation_ends_equal_the_inputs(method: str) -> None:
     a, b = torch.tensor([1.0, 2.0, 3.0]), torch.tensor([-2.0, 0.5, 4.0])
     path = interpolate(a, b, 7, method)
     assert path.shape == (7, 3)
-    assert torch.equal(path[0], a) and torch.equal(path[-1], b)
+    assert torch.equal(path[0], a)
+    assert torch.equal(path[-1], b)
 
 
 def test_slerp_follows_the_great_circle() -> None:
@@ -37,7 +38,9 @@ def test_slerp_follows_the_great_circle() -> None:
 
 def test_slerp_falls_back_to_linear_for_parallel_vectors() -> None:
     a = torch.tensor([1.0, 1.0])
-    torch.testing.assert_close(interpolate(a, 2 * a, 5, "slerp"), interpolate(a, 2 * a, 5, "linear"))
+    torch.testing.assert_close(
+        interpolate(a, 2 * a, 5, "slerp"), interpolate(a, 2 * a, 5, "linear")
+    )
     torch.testing.assert_close(interpolate(a, -a, 5, "slerp"), interpolate(a, -a, 5, "linear"))
 
 

@@ -46,12 +46,31 @@ def start(weights: Path, cli: bool = False, **env: str) -> Server:
     if cli:
         command = [sys.executable, "-c", "from app.cli import main; main()"]
     else:
-        command = [sys.executable, "-m", "uvicorn", "app.main:app",
-                   "--host", "127.0.0.1", "--port", str(port)]
-    environment = {**os.environ, "VAE_WEIGHTS": str(weights), "VAE_PORT": str(port),
-                   "VAE_HOST": "127.0.0.1", **env}
-    process = subprocess.Popen(command, cwd=REPO, env=environment, text=True,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        command = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "app.main:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ]
+    environment = {
+        **os.environ,
+        "VAE_WEIGHTS": str(weights),
+        "VAE_PORT": str(port),
+        "VAE_HOST": "127.0.0.1",
+        **env,
+    }
+    process = subprocess.Popen(
+        command,
+        cwd=REPO,
+        env=environment,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     return Server(process, f"http://127.0.0.1:{port}")
 
 

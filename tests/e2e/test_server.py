@@ -29,7 +29,8 @@ def test_every_endpoint_over_real_http(server: Server) -> None:
         assert client.get("/models").json()["default"] == "tiny"
         assert client.get("/models/tiny").json()["device"] == "cpu"
         sample = client.get("/sample", params={"n": 4, "seed": 1, "scale": 2})
-        assert sample.headers["x-seed"] == "1" and png(sample.content).size == (112, 112)
+        assert sample.headers["x-seed"] == "1"
+        assert png(sample.content).size == (112, 112)
         posted = client.post("/sample", json={"n": 2, "seed": 1}, params={"format": "json"}).json()
         latents = posted["latents"]
         assert png(client.post("/decode", json={"latents": latents}).content).size == (56, 28)
@@ -38,9 +39,13 @@ def test_every_endpoint_over_real_http(server: Server) -> None:
         assert len(encoded["mean"][0]) == 4
         recon = client.post("/reconstruct", content=drawing, headers={"Content-Type": "image/png"})
         assert png(recon.content).size == (28, 28)
-        scored = client.post("/score", params={"k": 8, "seed": 0},
-                             json={"images": [base64.b64encode(drawing).decode()]}).json()
-        assert scored["k"] == 8 and len(scored["nll"]) == 1
+        scored = client.post(
+            "/score",
+            params={"k": 8, "seed": 0},
+            json={"images": [base64.b64encode(drawing).decode()]},
+        ).json()
+        assert scored["k"] == 8
+        assert len(scored["nll"]) == 1
         strip = client.post("/interpolate", json={"latents": latents, "steps": 6})
         assert png(strip.content).size == (6 * 28, 28)
         assert client.get("/metrics").text.count("vae_requests_total") > 0
@@ -54,7 +59,8 @@ def test_sigterm_stops_gracefully(weights_dir: Path) -> None:
         code, output = live.stop()
     # Plain uvicorn shuts down cleanly, then re-raises SIGTERM (vae-serve turns that into 0).
     assert code in (0, -15), output
-    assert "Application shutdown complete" in output and "Traceback" not in output
+    assert "Application shutdown complete" in output
+    assert "Traceback" not in output
 
 
 def test_console_command_serves(weights_dir: Path) -> None:
@@ -67,13 +73,17 @@ def test_console_command_serves(weights_dir: Path) -> None:
 
 def test_a_broken_artifact_stops_startup_with_a_message(tmp_path: Path) -> None:
     save_artifact(tiny_vae(), tiny_metadata("fine"), tmp_path / "fine.pt")
-    torch.jit.save(torch.jit.script(tiny_vae()), str(tmp_path / "future.pt"),
-                   _extra_files={"metadata.json": '{"format_version": 9}'})
+    torch.jit.save(
+        torch.jit.script(tiny_vae()),
+        str(tmp_path / "future.pt"),
+        _extra_files={"metadata.json": '{"format_version": 9}'},
+    )
     server = start(tmp_path)
     server.process.wait(timeout=60)
     code, output = server.stop()
     assert code != 0
-    assert "cannot start vae-serve" in output and "future.pt" in output
+    assert "cannot start vae-serve" in output
+    assert "future.pt" in output
     assert "format_version" in output or "lacks" in output
     assert "Traceback" not in output
 
@@ -82,4 +92,6 @@ def test_no_artifacts_at_all(tmp_path: Path) -> None:
     server = start(tmp_path)
     server.process.wait(timeout=60)
     code, output = server.stop()
-    assert code != 0 and "no artifacts" in output and "Traceback" not in output
+    assert code != 0
+    assert "no artifacts" in output
+    assert "Traceback" not in output

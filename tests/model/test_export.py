@@ -17,16 +17,20 @@ def test_scripted_outputs_equal_the_eager_model(tmp_path: Path, likelihood: str)
         for got, expected in zip(scripted.encode(x), eager.encode(x), strict=True):
             torch.testing.assert_close(got, expected, rtol=0, atol=0)
         torch.testing.assert_close(scripted.decode(z), eager.decode(z), rtol=0, atol=0)
-        torch.testing.assert_close(scripted.log_likelihood(x, z), eager.log_likelihood(x, z), rtol=0, atol=0)
+        torch.testing.assert_close(
+            scripted.log_likelihood(x, z), eager.log_likelihood(x, z), rtol=0, atol=0
+        )
         torch.testing.assert_close(scripted(x), eager(x), rtol=0, atol=0)
-    assert metadata["format_version"] == 1 and metadata["likelihood"] == likelihood
+    assert metadata["format_version"] == 1
+    assert metadata["likelihood"] == likelihood
 
 
 def test_decode_is_an_image_in_unit_range() -> None:
     with torch.no_grad():
         images = tiny_vae().decode(torch.randn(3, 4) * 10)
     assert images.shape == (3, 1, 28, 28)
-    assert float(images.min()) >= 0.0 and float(images.max()) <= 1.0
+    assert float(images.min()) >= 0.0
+    assert float(images.max()) <= 1.0
 
 
 def test_metadata_validation_names_each_problem() -> None:
@@ -44,8 +48,11 @@ def test_metadata_validation_names_each_problem() -> None:
 
 def test_export_refuses_bad_metadata(tmp_path: Path) -> None:
     with pytest.raises(ArtifactError, match="missing key 'name'"):
-        save_artifact(tiny_vae(), {k: v for k, v in tiny_metadata("x").items() if k != "name"},
-                      tmp_path / "x.pt")
+        save_artifact(
+            tiny_vae(),
+            {k: v for k, v in tiny_metadata("x").items() if k != "name"},
+            tmp_path / "x.pt",
+        )
     assert not (tmp_path / "x.pt").exists()
 
 

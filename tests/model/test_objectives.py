@@ -51,19 +51,27 @@ def test_gaussian_variance_stays_within_its_floor_and_ceiling() -> None:
 def test_iwae_with_one_sample_equals_the_elbo() -> None:
     vae = tiny_vae()
     x = torch.bernoulli(torch.full((4, 1, 28, 28), 0.2))
-    nll, neg_elbo = importance_weighted_nll(vae, x, x, k=1, generator=torch.Generator().manual_seed(0))
+    nll, neg_elbo = importance_weighted_nll(
+        vae, x, x, k=1, generator=torch.Generator().manual_seed(0)
+    )
     torch.testing.assert_close(nll, neg_elbo)
 
 
 def test_iwae_bound_is_tighter_than_the_elbo() -> None:
     vae = tiny_vae()
     x = torch.bernoulli(torch.full((4, 1, 28, 28), 0.2))
-    nll, neg_elbo = importance_weighted_nll(vae, x, x, k=64, generator=torch.Generator().manual_seed(0), chunk=50)
+    nll, neg_elbo = importance_weighted_nll(
+        vae, x, x, k=64, generator=torch.Generator().manual_seed(0), chunk=50
+    )
     assert torch.all(nll <= neg_elbo + 1e-4)
     # And the ELBO it reports agrees with the analytic-KL estimator on average.
     with torch.no_grad():
-        log_lik, kl = elbo_terms(vae, x.repeat(200, 1, 1, 1), x.repeat(200, 1, 1, 1),
-                                 generator=torch.Generator().manual_seed(1))
+        log_lik, kl = elbo_terms(
+            vae,
+            x.repeat(200, 1, 1, 1),
+            x.repeat(200, 1, 1, 1),
+            generator=torch.Generator().manual_seed(1),
+        )
     assert float((kl - log_lik).mean()) == pytest.approx(float(neg_elbo.mean()), rel=0.02)
 
 

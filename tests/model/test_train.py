@@ -12,8 +12,20 @@ from model.classifier import train_classifier
 from model.export import load_artifact
 from model.train import main
 
-TINY = ["--limit", "256", "--latent-dim", "4", "--channels", "4", "--hidden", "16",
-        "--batch-size", "64", "--kl-warmup-epochs", "1"]
+TINY = [
+    "--limit",
+    "256",
+    "--latent-dim",
+    "4",
+    "--channels",
+    "4",
+    "--hidden",
+    "16",
+    "--batch-size",
+    "64",
+    "--kl-warmup-epochs",
+    "1",
+]
 
 
 @pytest.fixture(scope="module")
@@ -28,13 +40,32 @@ def test_one_epoch_smoke_run_exports_a_valid_artifact(
     tmp_path: Path, mnist_dir: Path, classifier_path: Path, likelihood: str
 ) -> None:
     artifact = tmp_path / "smoke.pt"
-    main([*TINY, "--likelihood", likelihood, "--name", f"smoke-{likelihood}", "--epochs", "1",
-          "--data-dir", str(mnist_dir), "--out-dir", str(tmp_path / "run"), "--eval-k", "2",
-          "--export", str(artifact), "--classifier", str(classifier_path)])
+    main(
+        [
+            *TINY,
+            "--likelihood",
+            likelihood,
+            "--name",
+            f"smoke-{likelihood}",
+            "--epochs",
+            "1",
+            "--data-dir",
+            str(mnist_dir),
+            "--out-dir",
+            str(tmp_path / "run"),
+            "--eval-k",
+            "2",
+            "--export",
+            str(artifact),
+            "--classifier",
+            str(classifier_path),
+        ]
+    )
     module, metadata = load_artifact(artifact)
     assert metadata["name"] == f"smoke-{likelihood}"
     assert metadata["dataset"] == {"name": "mnist", "split": "train-5k", "size": 256}
-    assert metadata["metrics"]["k"] == 2 and metadata["metrics"]["split"] == "val-5k"
+    assert metadata["metrics"]["k"] == 2
+    assert metadata["metrics"]["split"] == "val-5k"
     assert metadata["metrics"]["nll"] <= metadata["metrics"]["neg_elbo"]
     assert ("bits_per_dim" in metadata["metrics"]) == (likelihood == "gaussian")
     assert metadata["training"]["command"].startswith("python -m model.train ")
@@ -52,17 +83,41 @@ def test_resume_continues_where_the_checkpoint_stopped(tmp_path: Path, mnist_dir
     main(["--resume", str(run / "last.pt")])
     resumed = torch.load(run / "last.pt", weights_only=False)
     assert resumed["state"]["epoch"] == 2
-    assert not torch.equal(first["model"]["encoder.head.weight"], resumed["model"]["encoder.head.weight"])
+    assert not torch.equal(
+        first["model"]["encoder.head.weight"], resumed["model"]["encoder.head.weight"]
+    )
 
 
 def test_distributed_data_parallel_with_two_gloo_processes(tmp_path: Path, mnist_dir: Path) -> None:
     run = tmp_path / "ddp"
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone",
-               "--nproc_per_node", "2", "-m", "model.train", *TINY, "--epochs", "2",
-               "--data-dir", str(mnist_dir), "--out-dir", str(run), "--num-threads", "1"]
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node",
+        "2",
+        "-m",
+        "model.train",
+        *TINY,
+        "--epochs",
+        "2",
+        "--data-dir",
+        str(mnist_dir),
+        "--out-dir",
+        str(run),
+        "--num-threads",
+        "1",
+    ]
     environment = {**os.environ, "OMP_NUM_THREADS": "1"}
-    result = subprocess.run(command, capture_output=True, text=True, timeout=240, env=environment,
-                            cwd=Path(__file__).resolve().parents[2])
+    result = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env=environment,
+        cwd=Path(__file__).resolve().parents[2],
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     checkpoint = torch.load(run / "last.pt", weights_only=False)
     assert checkpoint["state"]["epoch"] == 2

@@ -17,7 +17,8 @@ def test_several_vectors_give_a_grid_or_json(client: TestClient) -> None:
     grid = decode_png(client.post("/decode", json={"latents": latents}).content)
     assert grid.size == (2 * 28, 2 * 28)
     body = client.post("/decode?format=json", json={"latents": latents}).json()
-    assert body["model"] == "tiny" and len(body["images"]) == 3
+    assert body["model"] == "tiny"
+    assert len(body["images"]) == 3
     assert decode_png(base64.b64decode(body["images"][1])).size == (28, 28)
 
 
@@ -27,14 +28,17 @@ def test_decode_matches_sample(client: TestClient) -> None:
     assert decoded["images"] == sampled["images"]
 
 
-@pytest.mark.parametrize(("body", "fragment"), [
-    ({"latents": [0.0, 0.0, 0.0]}, "length 3"),
-    ({"latents": [[0.0] * 4, [0.0] * 5]}, "latent 1 has length 5"),
-    ({"latents": []}, "no latent vectors"),
-    ({"latents": [["a", 0, 0, 0]]}, "latents"),
-    ({"latents": [[0.0] * 4] * 257}, "VAE_MAX_LATENTS"),
-    ({"vectors": [[0.0] * 4]}, "latents"),
-])
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        ({"latents": [0.0, 0.0, 0.0]}, "length 3"),
+        ({"latents": [[0.0] * 4, [0.0] * 5]}, "latent 1 has length 5"),
+        ({"latents": []}, "no latent vectors"),
+        ({"latents": [["a", 0, 0, 0]]}, "latents"),
+        ({"latents": [[0.0] * 4] * 257}, "VAE_MAX_LATENTS"),
+        ({"vectors": [[0.0] * 4]}, "latents"),
+    ],
+)
 def test_bad_latents_are_422(client: TestClient, body: dict[str, object], fragment: str) -> None:
     response = client.post("/decode", json=body)
     assert response.status_code == 422
@@ -43,7 +47,10 @@ def test_bad_latents_are_422(client: TestClient, body: dict[str, object], fragme
 
 @pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
 def test_non_finite_numbers_are_422(client: TestClient, literal: str) -> None:
-    response = client.post("/decode", content=f'{{"latents": [{literal}, 0, 0, 0]}}',
-                           headers={"Content-Type": "application/json"})
+    response = client.post(
+        "/decode",
+        content=f'{{"latents": [{literal}, 0, 0, 0]}}',
+        headers={"Content-Type": "application/json"},
+    )
     assert response.status_code == 422
     assert "finite" in response.json()["detail"]

@@ -13,13 +13,16 @@ def test_json_multipart_and_raw_bodies_agree(client: TestClient) -> None:
         assert other["mean"][0] == pytest.approx(from_json["mean"][0], abs=1e-6)
         assert other["logvar"][0] == pytest.approx(from_json["logvar"][0], abs=1e-6)
     assert set(from_json) == {"model", "mean", "logvar"}
-    assert len(from_json["mean"]) == 1 and len(from_json["mean"][0]) == 4
+    assert len(from_json["mean"]) == 1
+    assert len(from_json["mean"][0]) == 4
 
 
 def test_several_files_and_data_urls(client: TestClient) -> None:
     png, other = digit_png(), digit_png(size=(56, 56))
-    form = client.post("/encode", files=[("file", ("a.png", png, "image/png")),
-                                         ("file", ("b.png", other, "image/png"))]).json()
+    form = client.post(
+        "/encode",
+        files=[("file", ("a.png", png, "image/png")), ("file", ("b.png", other, "image/png"))],
+    ).json()
     assert len(form["mean"]) == 2
     data_url = client.post("/encode", json={"images": ["data:image/png;base64," + b64(png)]}).json()
     assert data_url["mean"][0] == pytest.approx(form["mean"][0], abs=1e-6)
@@ -36,24 +39,37 @@ def test_seed_adds_a_reproducible_sample(client: TestClient) -> None:
 
 def test_dark_on_light_inverts_by_default_and_on_request(client: TestClient) -> None:
     plain = client.post("/encode", json={"images": [b64(digit_png())]}).json()["mean"]
-    paper = client.post("/encode", json={"images": [b64(digit_png(dark_on_light=True))]}).json()["mean"]
+    paper = client.post("/encode", json={"images": [b64(digit_png(dark_on_light=True))]}).json()[
+        "mean"
+    ]
     assert paper[0] == pytest.approx(plain[0], abs=1e-5)
-    kept = client.post("/encode?invert=false", json={"images": [b64(digit_png(dark_on_light=True))]}).json()
+    kept = client.post(
+        "/encode?invert=false", json={"images": [b64(digit_png(dark_on_light=True))]}
+    ).json()
     assert kept["mean"][0] != pytest.approx(paper[0], abs=1e-3)
 
 
-@pytest.mark.parametrize(("kwargs", "status", "fragment"), [
-    ({"content": b"not an image", "headers": {"Content-Type": "image/png"}}, 400, "Pillow"),
-    ({"content": b"", "headers": {"Content-Type": "image/png"}}, 400, "empty"),
-    ({"json": {"images": ["@@@"]}}, 400, "base64"),
-    ({"content": b"hello", "headers": {"Content-Type": "text/plain"}}, 415, "text/plain"),
-    ({"content": b"hello"}, 415, "Content-Type"),
-    ({"json": {"images": []}}, 422, "at least one"),
-    ({"json": {"pictures": ["x"]}}, 422, "images"),
-    ({"content": b"{not json", "headers": {"Content-Type": "application/json"}}, 422, "not valid JSON"),
-    ({"files": {"upload": ("a.png", b"x", "image/png")}}, 422, "'file'"),
-])
-def test_bad_input(client: TestClient, kwargs: dict[str, object], status: int, fragment: str) -> None:
+@pytest.mark.parametrize(
+    ("kwargs", "status", "fragment"),
+    [
+        ({"content": b"not an image", "headers": {"Content-Type": "image/png"}}, 400, "Pillow"),
+        ({"content": b"", "headers": {"Content-Type": "image/png"}}, 400, "empty"),
+        ({"json": {"images": ["@@@"]}}, 400, "base64"),
+        ({"content": b"hello", "headers": {"Content-Type": "text/plain"}}, 415, "text/plain"),
+        ({"content": b"hello"}, 415, "Content-Type"),
+        ({"json": {"images": []}}, 422, "at least one"),
+        ({"json": {"pictures": ["x"]}}, 422, "images"),
+        (
+            {"content": b"{not json", "headers": {"Content-Type": "application/json"}},
+            422,
+            "not valid JSON",
+        ),
+        ({"files": {"upload": ("a.png", b"x", "image/png")}}, 422, "'file'"),
+    ],
+)
+def test_bad_input(
+    client: TestClient, kwargs: dict[str, object], status: int, fragment: str
+) -> None:
     response = client.post("/encode", **kwargs)  # type: ignore[arg-type]
     assert response.status_code == status, response.text
     assert fragment in response.json()["detail"]

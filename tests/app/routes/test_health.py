@@ -20,17 +20,24 @@ def test_not_ready_is_503_everywhere_but_liveness(weights_dir: Path) -> None:
         assert client.get("/readyz").status_code == 503
         assert client.get("/livez").status_code == 200
         response = client.get("/sample")
-        assert response.status_code == 503 and "stopping" in response.json()["detail"]
+        assert response.status_code == 503
+        assert "stopping" in response.json()["detail"]
 
 
 def test_metrics_parse_and_count_requests(client: TestClient) -> None:
     client.get("/sample", params={"seed": 1})
     text = client.get("/metrics").text
     families = {family.name: family for family in text_string_to_metric_families(text)}
-    assert {"vae_requests", "vae_request_seconds", "vae_queue_depth", "vae_model_info"} <= set(families)
-    samples = [s for s in families["vae_requests"].samples
-               if s.labels.get("route") == "/sample" and s.labels.get("status") == "200"]
-    assert samples and samples[0].value >= 1
+    assert {"vae_requests", "vae_request_seconds", "vae_queue_depth", "vae_model_info"} <= set(
+        families
+    )
+    samples = [
+        s
+        for s in families["vae_requests"].samples
+        if s.labels.get("route") == "/sample" and s.labels.get("status") == "200"
+    ]
+    assert samples
+    assert samples[0].value >= 1
 
 
 def test_request_id_is_echoed_or_made(client: TestClient) -> None:

@@ -8,10 +8,13 @@ A, B = [1.0, 0.0, 0.5, -0.5], [0.0, 1.0, -0.5, 0.5]
 
 @pytest.mark.parametrize("method", ["linear", "slerp"])
 def test_strip_ends_match_the_inputs(client: TestClient, method: str) -> None:
-    body = client.post("/interpolate?format=json",
-                       json={"latents": [A, B], "steps": 5, "method": method}).json()
-    assert len(body["latents"]) == 5 and len(body["images"]) == 5
-    assert body["latents"][0] == pytest.approx(A) and body["latents"][-1] == pytest.approx(B)
+    body = client.post(
+        "/interpolate?format=json", json={"latents": [A, B], "steps": 5, "method": method}
+    ).json()
+    assert len(body["latents"]) == 5
+    assert len(body["images"]) == 5
+    assert body["latents"][0] == pytest.approx(A)
+    assert body["latents"][-1] == pytest.approx(B)
     endpoints = client.post("/decode?format=json", json={"latents": [A, B]}).json()["images"]
     assert [body["images"][0], body["images"][-1]] == endpoints
 
@@ -22,22 +25,27 @@ def test_png_strip_is_one_row(client: TestClient) -> None:
 
 
 def test_images_are_encoded_first(client: TestClient) -> None:
-    body = client.post("/interpolate?format=json",
-                       json={"images": [b64(digit_png()), b64(digit_png(size=(40, 40)))], "steps": 3}).json()
+    body = client.post(
+        "/interpolate?format=json",
+        json={"images": [b64(digit_png()), b64(digit_png(size=(40, 40)))], "steps": 3},
+    ).json()
     mean = client.post("/encode", json={"images": [b64(digit_png())]}).json()["mean"][0]
     assert body["latents"][0] == pytest.approx(mean, abs=1e-5)
 
 
-@pytest.mark.parametrize(("body", "fragment"), [
-    ({"latents": [A]}, "exactly two"),
-    ({"latents": [A, B, A]}, "exactly two"),
-    ({"latents": [A, B], "images": ["x", "y"]}, "exactly one"),
-    ({}, "exactly one"),
-    ({"latents": [A, B], "steps": 1}, "steps"),
-    ({"latents": [A, B], "steps": 65}, "VAE_MAX_STEPS"),
-    ({"latents": [A, B], "method": "cubic"}, "method"),
-    ({"latents": [A, [0.0]]}, "length 1"),
-])
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        ({"latents": [A]}, "exactly two"),
+        ({"latents": [A, B, A]}, "exactly two"),
+        ({"latents": [A, B], "images": ["x", "y"]}, "exactly one"),
+        ({}, "exactly one"),
+        ({"latents": [A, B], "steps": 1}, "steps"),
+        ({"latents": [A, B], "steps": 65}, "VAE_MAX_STEPS"),
+        ({"latents": [A, B], "method": "cubic"}, "method"),
+        ({"latents": [A, [0.0]]}, "length 1"),
+    ],
+)
 def test_bad_requests_are_422(client: TestClient, body: dict[str, object], fragment: str) -> None:
     response = client.post("/interpolate", json=body)
     assert response.status_code == 422

@@ -10,22 +10,36 @@ def test_list_models(client: TestClient, weights_dir: Path) -> None:
     names = [model["name"] for model in body["models"]]
     assert names == ["tiny", "tiny-gauss"]
     tiny = body["models"][0]
-    assert tiny["device"] == "cpu" and tiny["latent_dim"] == 4 and tiny["format_version"] == 1
+    assert tiny["device"] == "cpu"
+    assert tiny["latent_dim"] == 4
+    assert tiny["format_version"] == 1
     data = (weights_dir / "tiny.pt").read_bytes()
-    assert tiny["sha256"] == hashlib.sha256(data).hexdigest() and tiny["size_bytes"] == len(data)
+    assert tiny["sha256"] == hashlib.sha256(data).hexdigest()
+    assert tiny["size_bytes"] == len(data)
 
 
 def test_one_model_and_an_unknown_one(client: TestClient) -> None:
     assert client.get("/models/tiny-gauss").json()["likelihood"] == "gaussian"
     response = client.get("/models/nope")
-    assert response.status_code == 404 and "nope" in response.json()["detail"]
+    assert response.status_code == 404
+    assert "nope" in response.json()["detail"]
 
 
 def test_openapi_documents_every_route_and_png(client: TestClient) -> None:
     schema = client.get("/openapi.json").json()
     paths = schema["paths"]
-    for path in ("/encode", "/decode", "/sample", "/interpolate", "/reconstruct", "/score",
-                 "/models", "/livez", "/readyz", "/metrics"):
+    for path in (
+        "/encode",
+        "/decode",
+        "/sample",
+        "/interpolate",
+        "/reconstruct",
+        "/score",
+        "/models",
+        "/livez",
+        "/readyz",
+        "/metrics",
+    ):
         assert path in paths, path
         for operation in paths[path].values():
             assert operation.get("summary"), path

@@ -8,8 +8,9 @@ from tests.app.conftest import b64, digit_png, make_client, wait_ready
 
 @pytest.fixture(scope="module")
 def locked(weights_dir: Path):  # type: ignore[no-untyped-def]
-    with make_client(weights_dir, api_key="s3cret", cors_origins="https://app.example",
-                     max_body_bytes=2048) as client:
+    with make_client(
+        weights_dir, api_key="s3cret", cors_origins="https://app.example", max_body_bytes=2048
+    ) as client:
         wait_ready(client)
         yield client
 
@@ -18,7 +19,8 @@ def test_api_key_is_required_except_on_probes(locked: TestClient) -> None:
     for path in ("/livez", "/readyz", "/metrics"):
         assert locked.get(path).status_code == 200
     missing = locked.get("/models")
-    assert missing.status_code == 401 and missing.headers["www-authenticate"] == "Bearer"
+    assert missing.status_code == 401
+    assert missing.headers["www-authenticate"] == "Bearer"
     assert locked.get("/models", headers={"Authorization": "Bearer nope"}).status_code == 401
     assert locked.get("/models", headers={"Authorization": "Bearer s3cret"}).status_code == 200
     assert locked.get("/sample", headers={"X-API-Key": "s3cret"}).status_code == 200
@@ -38,17 +40,24 @@ def test_cors_is_off_by_default(client: TestClient) -> None:
 
 def test_body_over_the_limit_is_413(locked: TestClient) -> None:
     headers = {"X-API-Key": "s3cret"}
-    declared = locked.post("/encode", content=b"x" * 4096, headers={**headers, "Content-Type": "image/png"})
-    assert declared.status_code == 413 and "VAE_MAX_BODY_BYTES" in declared.json()["detail"]
+    declared = locked.post(
+        "/encode", content=b"x" * 4096, headers={**headers, "Content-Type": "image/png"}
+    )
+    assert declared.status_code == 413
+    assert "VAE_MAX_BODY_BYTES" in declared.json()["detail"]
 
     def chunks():  # type: ignore[no-untyped-def]
         for _ in range(8):
             yield b"x" * 1024
 
-    streamed = locked.post("/encode", content=chunks(), headers={**headers, "Content-Type": "image/png"})
+    streamed = locked.post(
+        "/encode", content=chunks(), headers={**headers, "Content-Type": "image/png"}
+    )
     assert streamed.status_code == 413
 
 
 def test_small_body_still_works_under_the_limit(locked: TestClient) -> None:
-    response = locked.post("/encode", json={"images": [b64(digit_png())]}, headers={"X-API-Key": "s3cret"})
+    response = locked.post(
+        "/encode", json={"images": [b64(digit_png())]}, headers={"X-API-Key": "s3cret"}
+    )
     assert response.status_code == 200

@@ -1,0 +1,36 @@
+"""CUDA placement and CPU agreement; skipped where there is no GPU."""
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from app.artifacts import StartupError, load_artifact
+from app.registry import resolve_device
+
+
+def test_explicit_cuda_without_a_gpu_fails_clearly() -> None:
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    with pytest.raises(StartupError, match="no CUDA GPU is available"):
+        resolve_device("cuda")
+
+
+def test_auto_picks_the_cpu_without_a_gpu() -> None:
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert resolve_device("auto").type == expected
+
+
+@pytest.mark.gpu
+def test_model_lands_on_cuda_and_matches_cpu(tiny_artifact: Path) -> None:
+    on_gpu = load_artifact(tiny_artifact, torch.device("cuda"))
+    on_cpu = load_artifact(tiny_artifact, torch.device("cpu"))
+    assert next(on_gpu.module.parameters()).is_cuda
+    z = torch.randn(16, on_cpu.latent_dim)
+    x = torch.rand(16, 1, 28, 28)
+    with torch.inference_mode():
+        torch.testing.assert_close(on_gpu.module.decode(z.cuda()).cpu(), on_cpu.module.decode(z),
+                                   atol=1e-4, rtol=1e-4)
+        gpu_mean, _ = on_gpu.module.encode(x.cuda())
+        cpu_mean, _ = on_cpu.module.encode(x)
+        torch.testing.assert_close(gpu_mean.cpu(), cpu_mean, atol=1e-4, rtol=1e-4)
