@@ -11,8 +11,9 @@ from fastapi import Depends, Header, Query, Request
 from app.artifacts import LoadedModel
 from app.errors import InvalidInput, ServiceError
 from app.registry import ModelRegistry
+from app.rendering import Output, Renderer
 from app.settings import Settings
-from app.worker import InferenceWorker
+from app.worker import DeviceWorker
 
 
 class Unauthorized(ServiceError):
@@ -35,32 +36,25 @@ RegistryDep = Annotated[ModelRegistry, Depends(get_registry)]
 
 @dataclass(frozen=True)
 class Served:
-    """A model and the worker that runs it."""
+    """What a route needs to serve one model: the model, its worker, the response renderer."""
 
     model: LoadedModel
-    worker: InferenceWorker
+    worker: DeviceWorker
+    renderer: Renderer
 
 
 def get_served(
+    request: Request,
     registry: RegistryDep,
     model: Annotated[
         str | None, Query(description="model name; default from settings", max_length=200)
     ] = None,
 ) -> Served:
     loaded = registry.get(model)
-    return Served(loaded, registry.workers[loaded.name])
+    return Served(loaded, registry.worker_for(loaded), request.app.state.renderer)
 
 
 ServedDep = Annotated[Served, Depends(get_served)]
-
-
-@dataclass(frozen=True)
-class Output:
-    """How to answer: PNG (one image or a grid) or JSON, and the PNG options."""
-
-    png: bool
-    scale: int
-    cols: int | None
 
 
 def output_options(

@@ -16,6 +16,7 @@ from app.errors import install_error_handlers
 from app.metrics import Metrics
 from app.middleware import BodyLimit, CleanStartupFailure, RequestContext
 from app.registry import ModelRegistry
+from app.rendering import Renderer
 from app.routes import analyse, generate, health, models
 from app.settings import Settings, get_settings
 
@@ -32,14 +33,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.startup_error = str(error)
         logger.error("cannot start vae-serve: %s", error)
         raise
-    for model in registry.models.values():
-        app.state.metrics.model_info.labels(model.name, str(model.device)).set(1)
     warm_up = asyncio.create_task(asyncio.to_thread(registry.warm_up))
     try:
         yield
     finally:
         await asyncio.shield(warm_up)
         registry.stop()
+        app.state.renderer.close()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -52,8 +52,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "interpolate, reconstruct and score MNIST-like images.",
     )
     app.state.settings = settings
-    app.state.registry = ModelRegistry(settings)
     app.state.metrics = Metrics()
+    app.state.registry = ModelRegistry(settings, app.state.metrics)
+    app.state.renderer = Renderer(settings.png_threads, app.state.metrics)
     app.state.startup_error = None
     install_error_handlers(app)
     app.include_router(health.router)

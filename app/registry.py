@@ -16,8 +16,9 @@ from app.artifacts import (
     load_artifact,
 )
 from app.errors import NotReady, UnknownModel
+from app.metrics import Metrics
 from app.settings import Settings
-from app.worker import InferenceWorker
+from app.worker import DeviceWorker
 
 logger = logging.getLogger("app.registry")
 
@@ -46,10 +47,10 @@ def resolve_device(requested: str) -> torch.device:
 class ModelRegistry:
     """Holds every served model by name; one InferenceWorker each."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
+    def __init__(self, settings: Settings, metrics: Metrics) -> None:
+        self.settings, self.metrics = settings, metrics
         self.models: dict[str, LoadedModel] = {}
-        self.workers: dict[str, InferenceWorker] = {}
+        self.workers: dict[str, DeviceWorker] = {}  # by device: one inference thread each
         self.readiness = Readiness.STARTING
         self.default_name = ""
 
@@ -79,11 +80,17 @@ class ModelRegistry:
                 f"({', '.join(sorted(self.models))})"
             )
         self.default_name = default
-        for name in self.models:
-            self.workers[name] = InferenceWorker(
-                name, self.settings.queue_size, self.settings.request_timeout_s
-            )
-            self.workers[name].start()
+        for model in self.models.values():
+            self.metrics.model_info.labels(model.name, str(model.device)).set(1)
+        self.workers[str(device)] = DeviceWorker(
+            str(device),
+            queue_size=self.settings.queue_size,
+            timeout_s=self.settings.request_timeout_s,
+            max_batch_size=self.settings.max_batch_size,
+            max_wait_s=self.settings.max_wait_ms / 1000,
+            metrics=self.metrics,
+        )
+        self.workers[str(device)].start()
 
     def warm_up(self) -> None:
         """Run each model once at the largest batch we allow, so first requests are not slow."""
@@ -98,6 +105,9 @@ class ModelRegistry:
         self.readiness = Readiness.STOPPING
         for worker in self.workers.values():
             worker.stop()
+
+    def worker_for(self, model: LoadedModel) -> DeviceWorker:
+        return self.workers[str(model.device)]
 
     def get(self, name: str | None) -> LoadedModel:
         if self.readiness is not Readiness.READY:

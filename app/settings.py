@@ -34,7 +34,12 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024, description="largest request body")
     max_image_pixels: int = Field(4096 * 4096, ge=1, description="largest decoded image (w*h)")
 
-    queue_size: int = Field(256, ge=1, description="requests waiting per model before 429")
+    queue_size: int = Field(256, ge=1, description="requests waiting per device before 429")
+    max_batch_size: int = Field(256, ge=1, description="most rows in one batched model call")
+    max_wait_ms: float = Field(
+        2.0, ge=0, le=1000, description="how long a batch waits for more requests; 0: no wait"
+    )
+    png_threads: int = Field(2, ge=1, le=64, description="threads that encode PNG and JSON")
     request_timeout_s: float = Field(30.0, gt=0, description="a request waiting longer gets 504")
 
     cors_origins: Annotated[list[str], NoDecode] = Field(

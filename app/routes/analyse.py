@@ -15,7 +15,7 @@ from app.deps import InvertQuery, OutputDep, ServedDep, SettingsDep
 from app.errors import InvalidInput
 from app.inputs import IMAGE_REQUEST_BODY, read_images
 from app.latent_math import bits_per_dim, score
-from app.rendering import PNG_RESPONSE, render
+from app.rendering import PNG_RESPONSE
 from app.schemas import MAX_SEED, EncodeResponse, ImagesResponse, ScoreResponse
 from app.settings import Settings
 
@@ -52,9 +52,7 @@ async def encode(
     """q(z|x) = N(mean, exp(logvar)) per image; with ?seed= also a sample z from it."""
     model = served.model
     x = await _image_batch(request, served, settings, invert)
-    mean, logvar = await served.worker.run(
-        lambda: tuple(t.cpu() for t in model.module.encode(x.to(model.device)))
-    )
+    mean, logvar = await served.worker.run(model, "encode", x)
     body = EncodeResponse(model=model.name, mean=mean.tolist(), logvar=logvar.tolist())
     headers = {}
     if seed is not None:
@@ -81,8 +79,10 @@ async def reconstruct(
     """decode(mean(x)) for each image: a PNG (grid) or JSON {model, images}."""
     model = served.model
     x = await _image_batch(request, served, settings, invert)
-    images = await served.worker.run(lambda: model.module.forward(x.to(model.device)).cpu())
-    return await render(images, output, lambda encoded: {"model": model.name, "images": encoded})
+    images = await served.worker.run(model, "forward", x)
+    return await served.renderer.render(
+        images, output, lambda encoded: {"model": model.name, "images": encoded}
+    )
 
 
 @router.post(
@@ -105,7 +105,7 @@ async def score_route(
         raise InvalidInput(f"k={k} is above the limit {settings.max_score_k} (VAE_MAX_SCORE_K)")
     used_seed = seed if seed is not None else secrets.randbelow(2**31)
     x = await _image_batch(request, served, settings, invert)
-    neg_elbo, nll = await served.worker.run(lambda: score(model, x, k, used_seed))
+    neg_elbo, nll = await served.worker.call(model, lambda: score(model, x, k, used_seed))
     pixels = model.image_shape[0] * model.image_shape[1] * model.image_shape[2]
     bpd = bits_per_dim(nll, pixels).tolist() if model.input_transform == "dequantize" else None
     body = ScoreResponse(

@@ -14,7 +14,7 @@ from app.codecs import decode_base64, image_to_tensor
 from app.deps import OutputDep, ServedDep, SettingsDep
 from app.errors import InvalidInput
 from app.latent_math import class_latents, interpolate, prior_latents
-from app.rendering import PNG_RESPONSE, render
+from app.rendering import PNG_RESPONSE
 from app.schemas import (
     MAX_SEED,
     DecodeRequest,
@@ -58,8 +58,8 @@ async def _sample(
                 f"{request.digit}, so ?digit= is not available"
             )
         z = class_latents(stats, request.n, seed, request.temperature)
-    images = await served.worker.run(lambda: model.module.decode(z.to(model.device)).cpu())
-    return await render(
+    images = await served.worker.run(model, "decode", z)
+    return await served.renderer.render(
         images,
         output,
         lambda encoded: SampleResponse(
@@ -114,8 +114,10 @@ async def decode(
     """One [D] vector or a list of them → one PNG, a grid, or JSON {model, images}."""
     model = served.model
     z = _latent_batch(body.latents, model.latent_dim, settings.max_latents)
-    images = await served.worker.run(lambda: model.module.decode(z.to(model.device)).cpu())
-    return await render(images, output, lambda encoded: {"model": model.name, "images": encoded})
+    images = await served.worker.run(model, "decode", z)
+    return await served.renderer.render(
+        images, output, lambda encoded: {"model": model.name, "images": encoded}
+    )
 
 
 @router.post(
@@ -151,12 +153,10 @@ async def interpolate_route(
                 ]
             )
         )
-        endpoints = await served.worker.run(
-            lambda: model.module.encode(pictures.to(model.device))[0].cpu()
-        )
+        endpoints, _ = await served.worker.run(model, "encode", pictures)
     path = interpolate(endpoints[0], endpoints[1], body.steps, body.method)  # [S,D]
-    images = await served.worker.run(lambda: model.module.decode(path.to(model.device)).cpu())
-    return await render(
+    images = await served.worker.run(model, "decode", path)
+    return await served.renderer.render(
         images,
         output,
         lambda encoded: InterpolateResponse(

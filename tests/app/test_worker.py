@@ -1,0 +1,136 @@
+"""The device worker: batching, isolation of failures, timeouts and back-pressure."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from pathlib import Path
+
+import pytest
+import torch
+from torch import Tensor
+
+from app.artifacts import LoadedModel, load_artifact
+from app.errors import ModelFailure, QueueFull, RequestTimeout
+from app.metrics import Metrics
+from app.worker import DeviceWorker
+from model.config import ModelConfig
+from model.networks import VAE
+from tests.conftest import tiny_metadata
+
+CPU = torch.device("cpu")
+
+
+class FailsOnHugeLatents(VAE):
+    """Decode raises for |z| > 100, like a model hitting an internal error on some inputs."""
+
+    @torch.jit.export
+    def decode(self, z: Tensor) -> Tensor:
+        if bool(z.abs().max() > 100.0):
+            raise RuntimeError("latent out of range")
+        return torch.sigmoid(self.decoder(z)[:, :1])
+
+
+@pytest.fixture(scope="module")
+def fragile(tmp_path_factory: pytest.TempPathFactory) -> LoadedModel:
+    path = tmp_path_factory.mktemp("fragile") / "fragile.pt"
+    module = torch.jit.script(FailsOnHugeLatents(ModelConfig(latent_dim=4, channels=4, hidden=16)))
+    metadata = json.dumps({"format_version": 1, **tiny_metadata("fragile")})
+    torch.jit.save(module, str(path), _extra_files={"metadata.json": metadata})
+    return load_artifact(path, CPU)
+
+
+def worker(metrics: Metrics, **overrides: float) -> DeviceWorker:
+    options = {"queue_size": 64, "timeout_s": 10.0, "max_batch_size": 256, "max_wait_s": 0.05}
+    options.update(overrides)
+    return DeviceWorker("cpu", metrics=metrics, **options)  # type: ignore[arg-type]
+
+
+def batch_sizes(metrics: Metrics) -> list[float]:
+    samples = metrics.registry.get_sample_value
+    count = samples("vae_batch_size_count") or 0.0
+    total = samples("vae_batch_size_sum") or 0.0
+    return [count, total]
+
+
+def test_concurrent_requests_form_one_batch_with_unbatched_results(tiny_artifact: Path) -> None:
+    model = load_artifact(tiny_artifact, CPU)
+    latents = [torch.randn(1, 4, generator=torch.Generator().manual_seed(i)) for i in range(12)]
+    metrics = Metrics()
+    device_worker = worker(metrics)
+    device_worker.start()
+
+    async def together() -> list[Tensor]:
+        return list(await asyncio.gather(*(device_worker.run(model, "decode", z) for z in latents)))
+
+    try:
+        batched = asyncio.run(together())
+    finally:
+        device_worker.stop()
+    count, rows = batch_sizes(metrics)
+    assert rows == 12
+    assert count < 12  # some requests shared a model call
+    with torch.inference_mode():
+        for z, image in zip(latents, batched, strict=True):
+            assert torch.allclose(image, model.module.decode(z), atol=1e-6)
+
+
+def test_encode_splits_both_outputs(tiny_artifact: Path) -> None:
+    model = load_artifact(tiny_artifact, CPU)
+    images = [torch.rand(n, 1, 28, 28) for n in (1, 3, 2)]
+    device_worker = worker(Metrics())
+    device_worker.start()
+
+    async def together() -> list[tuple[Tensor, Tensor]]:
+        return list(await asyncio.gather(*(device_worker.run(model, "encode", x) for x in images)))
+
+    try:
+        results = asyncio.run(together())
+    finally:
+        device_worker.stop()
+    for x, (mean, logvar) in zip(images, results, strict=True):
+        assert mean.shape == logvar.shape == (len(x), 4)
+        with torch.inference_mode():
+            assert torch.allclose(mean, model.module.encode(x)[0], atol=1e-6)
+
+
+def test_a_failing_request_fails_alone_and_the_next_one_works(fragile: LoadedModel) -> None:
+    device_worker = worker(Metrics(), max_wait_s=0.0)
+    device_worker.start()
+
+    async def scenario() -> Tensor:
+        with pytest.raises(ModelFailure, match="latent out of range"):
+            await device_worker.run(fragile, "decode", torch.full((1, 4), 1e3))
+        return await device_worker.run(fragile, "decode", torch.zeros(1, 4))
+
+    try:
+        assert asyncio.run(scenario()).shape == (1, 1, 28, 28)
+    finally:
+        device_worker.stop()
+
+
+def test_full_queue_is_refused_at_once_and_slow_work_times_out(tiny_artifact: Path) -> None:
+    model = load_artifact(tiny_artifact, CPU)
+    release = threading.Event()
+    device_worker = worker(Metrics(), queue_size=1, timeout_s=0.5)
+    device_worker.start()
+
+    async def scenario() -> None:
+        blocker = asyncio.ensure_future(device_worker.call(model, release.wait))
+        await asyncio.sleep(0.1)  # the worker thread is now busy with the blocker
+        waiting = asyncio.ensure_future(device_worker.run(model, "decode", torch.zeros(1, 4)))
+        await asyncio.sleep(0.05)
+        with pytest.raises(QueueFull) as refused:
+            await device_worker.run(model, "decode", torch.zeros(1, 4))
+        assert refused.value.headers == {"Retry-After": "1"}
+        with pytest.raises(RequestTimeout):
+            await blocker
+        with pytest.raises(RequestTimeout):
+            await waiting
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        release.set()
+        device_worker.stop()
