@@ -15,6 +15,7 @@ from app.deps import require_api_key
 from app.errors import install_error_handlers
 from app.metrics import Metrics
 from app.middleware import BodyLimit, CleanStartupFailure, RequestContext
+from app.openapi import install_truthful_openapi
 from app.registry import ModelRegistry
 from app.rendering import Renderer
 from app.routes import analyse, generate, health, models
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.renderer = Renderer(settings.png_threads, app.state.metrics)
     app.state.startup_error = None
     install_error_handlers(app)
+    install_truthful_openapi(app, settings)
     app.include_router(health.router)
     protected = [Depends(require_api_key)]
     for router in (models.router, generate.router, analyse.router):

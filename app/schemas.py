@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-Latent = list[FiniteFloat]
+# A latent component beyond ±1000 prior standard deviations means nothing, and bounding it keeps
+# every value finite in float32 through slerp and decoding.
+MAX_LATENT_ABS = 1000.0
+MAX_TEMPERATURE = 10.0
+Latent = list[Annotated[float, Field(ge=-MAX_LATENT_ABS, le=MAX_LATENT_ABS, allow_inf_nan=False)]]
 Seed = int
 MAX_SEED = 2**63 - 1
 
@@ -17,7 +21,9 @@ class SampleRequest(BaseModel):
     )
     n: int = Field(1, ge=1, description="number of samples (bounded by VAE_MAX_N)")
     seed: Seed | None = Field(None, ge=0, le=MAX_SEED, description="random when omitted")
-    temperature: float = Field(1.0, gt=0, allow_inf_nan=False, description="prior scale")
+    temperature: float = Field(
+        1.0, gt=0, le=MAX_TEMPERATURE, allow_inf_nan=False, description="prior scale"
+    )
     digit: int | None = Field(None, ge=0, le=9, description="sample near this digit class")
 
 
@@ -47,6 +53,10 @@ class InterpolateRequest(BaseModel):
     images: list[str] | None = Field(None, description="two base64 images [a, b]")
     steps: int = Field(8, ge=2, description="images in the strip, both ends included")
     method: Literal["linear", "slerp"] = "slerp"
+
+
+class ErrorResponse(BaseModel):
+    detail: str = Field(description="what was wrong, in one sentence")
 
 
 class ImagesResponse(BaseModel):

@@ -15,11 +15,12 @@ from app.deps import InvertQuery, OutputDep, ServedDep, SettingsDep
 from app.errors import InvalidInput
 from app.inputs import IMAGE_REQUEST_BODY, read_images
 from app.latent_math import bits_per_dim, score
+from app.openapi import IMAGE_ERRORS
 from app.rendering import PNG_RESPONSE
 from app.schemas import MAX_SEED, EncodeResponse, ImagesResponse, ScoreResponse
 from app.settings import Settings
 
-router = APIRouter(tags=["analyse"])
+router = APIRouter(tags=["analyse"], responses=IMAGE_ERRORS)
 SeedQuery = Annotated[int | None, Query(ge=0, le=MAX_SEED, description="seed for sampling")]
 
 

@@ -14,9 +14,11 @@ from app.codecs import decode_base64, image_to_tensor
 from app.deps import OutputDep, ServedDep, SettingsDep
 from app.errors import InvalidInput
 from app.latent_math import class_latents, interpolate, prior_latents
+from app.openapi import BODY_ERRORS
 from app.rendering import PNG_RESPONSE
 from app.schemas import (
     MAX_SEED,
+    MAX_TEMPERATURE,
     DecodeRequest,
     InterpolateRequest,
     InterpolateResponse,
@@ -25,7 +27,7 @@ from app.schemas import (
 )
 from app.settings import Settings
 
-router = APIRouter(tags=["generate"])
+router = APIRouter(tags=["generate"], responses=BODY_ERRORS)
 
 
 def _latent_batch(vectors: list[list[float]], latent_dim: int, limit: int) -> torch.Tensor:
@@ -81,7 +83,9 @@ async def sample_get(
     settings: SettingsDep,
     n: Annotated[int, Query(ge=1, description="number of samples")] = 1,
     seed: Annotated[int | None, Query(ge=0, le=MAX_SEED, description="random if omitted")] = None,
-    temperature: Annotated[float, Query(gt=0, allow_inf_nan=False)] = 1.0,
+    temperature: Annotated[
+        float, Query(gt=0, le=MAX_TEMPERATURE, allow_inf_nan=False, description="prior scale")
+    ] = 1.0,
     digit: Annotated[int | None, Query(ge=0, le=9, description="sample this digit class")] = None,
 ) -> Response:
     """Same seed, same device → the same bytes. The seed used is echoed in X-Seed."""

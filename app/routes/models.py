@@ -8,9 +8,10 @@ from fastapi import APIRouter
 
 from app.deps import RegistryDep
 from app.errors import UnknownModel
+from app.openapi import errors
 from app.schemas import ModelList
 
-router = APIRouter(tags=["models"])
+router = APIRouter(tags=["models"], responses=errors(401, 404))
 
 
 @router.get(
