@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -131,10 +132,38 @@ def _probe(path: Path, model: LoadedModel) -> None:
     _expect_shape(path, "forward", forward, (2, channels, height, width))
 
 
-def load_artifact(path: Path, device: torch.device) -> LoadedModel:
+def _check_archive(path: Path, digest: str, expected_sha256: str | None) -> None:
+    """Refuse a file before torch reads it: wrong digest, or not a TorchScript zip of ours."""
+    if expected_sha256 is not None and digest != expected_sha256.lower():
+        raise ArtifactError(
+            f"{path}: sha256 {digest} does not match the expected "
+            f"{expected_sha256} (VAE_EXPECTED_SHA256)"
+        )
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+    except (zipfile.BadZipFile, OSError):
+        raise ArtifactError(
+            f"{path}: not a readable TorchScript artifact (not a zip archive)"
+        ) from None
+    has_code = any("/code/" in name for name in names)
+    has_metadata = any(name.endswith(f"/extra/{METADATA_FILE}") for name in names)
+    if not (has_code and has_metadata):
+        raise ArtifactError(
+            f"{path}: not a readable TorchScript artifact of this service "
+            "(needs TorchScript code and extra/metadata.json; a torch.save "
+            "checkpoint is not an artifact)"
+        )
+
+
+def load_artifact(
+    path: Path, device: torch.device, expected_sha256: str | None = None
+) -> LoadedModel:
     """Load, validate and probe one artifact; raises ArtifactError naming the problem."""
     if not path.is_file():
         raise ArtifactError(f"{path}: no such file")
+    digest = _file_digest(path)
+    _check_archive(path, digest, expected_sha256)
     extra = {METADATA_FILE: ""}
     try:
         module = torch.jit.load(str(path), map_location=device, _extra_files=extra)
@@ -157,7 +186,7 @@ def load_artifact(path: Path, device: torch.device) -> LoadedModel:
         module=module.eval(),
         metadata=metadata,
         device=device,
-        sha256=_file_digest(path),
+        sha256=digest,
         size_bytes=path.stat().st_size,
     )
     _probe(path, loaded)

@@ -78,7 +78,7 @@ def image_to_tensor(
     grey = _to_grey(_open(data, max_pixels))
     if _should_invert(grey, invert):
         grey = 255 - grey
-    picture = Image.fromarray(grey, mode="L")
+    picture = Image.fromarray(grey)  # uint8 [H,W] → mode L
     if picture.size != (width, height):
         picture = ImageOps.pad(picture, (width, height), method=Image.Resampling.LANCZOS, color=0)
     pixels = torch.from_numpy(np.asarray(picture, dtype=np.float32) / 255.0)  # [H,W]
@@ -113,7 +113,7 @@ def png_bytes(grid: np.ndarray, scale: int = 1) -> bytes:
     """uint8 [H,W] or [H,W,3] → PNG bytes, upscaled by nearest neighbour."""
     if grid.ndim == 3 and grid.shape[2] not in (1, 3):
         raise InvalidInput("only greyscale or RGB images can be written as PNG")
-    picture = Image.fromarray(grid, mode="L" if grid.ndim == 2 else "RGB")
+    picture = Image.fromarray(grid)  # uint8 [H,W] → L, [H,W,3] → RGB
     if scale > 1:
         picture = picture.resize(
             (picture.width * scale, picture.height * scale), Image.Resampling.NEAREST

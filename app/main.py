@@ -14,7 +14,7 @@ from app.artifacts import StartupError
 from app.deps import require_api_key
 from app.errors import install_error_handlers
 from app.metrics import Metrics
-from app.middleware import BodyLimit, CleanStartupFailure, RequestContext
+from app.middleware import BodyGuard, CleanStartupFailure, RequestContext
 from app.openapi import install_truthful_openapi
 from app.registry import ModelRegistry
 from app.rendering import Renderer
@@ -71,7 +71,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["*"],
             expose_headers=["X-Seed", "X-Request-ID", "X-Process-Time"],
         )
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyGuard, max_bytes=settings.max_body_bytes, timeout_s=settings.body_timeout_s
+    )
     app.add_middleware(RequestContext, metrics=app.state.metrics)
     app.add_middleware(CleanStartupFailure, state=app.state)
     return app

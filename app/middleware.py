@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -61,11 +62,21 @@ class RequestContext:
             )
 
 
-class BodyLimit:
-    """413 for a body over the limit: at once from Content-Length, else while it streams in."""
+async def send_json_error(send: Send, status: int, detail: str) -> None:
+    """A complete JSON {"detail": ...} response, sent from middleware."""
+    body = json.dumps({"detail": detail}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app, self.max_bytes = app, max_bytes
+
+class BodyGuard:
+    """Bound what a client may send: 413 over max_bytes (at once from Content-Length, else as
+    the body streams in) and 408 when the body takes longer than timeout_s to arrive, so a
+    client that trickles bytes cannot hold a request open forever."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int, timeout_s: float) -> None:
+        self.app, self.max_bytes, self.timeout_s = app, max_bytes, timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -73,60 +84,48 @@ class BodyLimit:
             return
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            body = json.dumps(
-                {
-                    "detail": f"body of {int(declared)} bytes is over the limit of "
-                    f"{self.max_bytes} (VAE_MAX_BODY_BYTES)"
-                }
-            ).encode()
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 413,
-                    "headers": [
-                        (b"content-type", b"application/json"),
-                        (b"content-length", str(len(body)).encode()),
-                    ],
-                }
+            await send_json_error(
+                send,
+                413,
+                f"body of {int(declared)} bytes is over the limit "
+                f"of {self.max_bytes} (VAE_MAX_BODY_BYTES)",
             )
-            await send({"type": "http.response.body", "body": body})
             return
-        received, answered = 0, False
+        received, answered, body_done = 0, False, False
+        deadline = asyncio.get_running_loop().time() + self.timeout_s
 
-        async def answer_413() -> None:
+        async def refuse(status: int, detail: str) -> Message:
             nonlocal answered
-            body = json.dumps(
-                {"detail": f"body is over the limit of {self.max_bytes} bytes (VAE_MAX_BODY_BYTES)"}
-            ).encode()
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 413,
-                    "headers": [
-                        (b"content-type", b"application/json"),
-                        (b"content-length", str(len(body)).encode()),
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": body})
-            answered = True
+            if not answered:
+                answered = True
+                await send_json_error(send, status, detail)
+            # The app sees the client go away and stops reading; its own answer is dropped.
+            return {"type": "http.disconnect"}
 
-        async def counting_receive() -> Message:
-            nonlocal received
-            message = await receive()
+        async def guarded_receive() -> Message:
+            nonlocal received, body_done
+            if body_done:  # e.g. waiting for a disconnect after the body: no deadline
+                return await receive()
+            remaining = deadline - asyncio.get_running_loop().time()
+            try:
+                message = await asyncio.wait_for(receive(), max(remaining, 0.0))
+            except TimeoutError:
+                return await refuse(
+                    408, f"the body did not arrive within {self.timeout_s:g} s (VAE_BODY_TIMEOUT_S)"
+                )
             received += len(message.get("body", b""))
+            body_done = message["type"] != "http.request" or not message.get("more_body", False)
             if received > self.max_bytes:
-                if not answered:
-                    await answer_413()
-                # The app sees the client go away and stops reading; its answer is dropped.
-                return {"type": "http.disconnect"}
+                return await refuse(
+                    413, f"body is over the limit of {self.max_bytes} bytes (VAE_MAX_BODY_BYTES)"
+                )
             return message
 
         async def guarded_send(message: Message) -> None:
             if not answered:
                 await send(message)
 
-        await self.app(scope, counting_receive, guarded_send)
+        await self.app(scope, guarded_receive, guarded_send)
 
 
 class CleanStartupFailure:

@@ -59,7 +59,7 @@ class ModelRegistry:
         device = resolve_device(self.settings.device)
         for path in find_artifacts(self.settings.weights):
             started = time.monotonic()
-            model = load_artifact(path, device)
+            model = load_artifact(path, device, self.settings.expected_sha256.get(path.name))
             if model.name in self.models:
                 raise ArtifactError(
                     f"{path}: model name {model.name!r} is already used by "

@@ -45,6 +45,13 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="comma-separated allowed origins; empty disables CORS"
     )
+    expected_sha256: dict[str, str] = Field(
+        default_factory=dict,
+        description='JSON {"file.pt": "sha256 hex"}: refuse an artifact whose digest differs',
+    )
+    body_timeout_s: float = Field(
+        10.0, gt=0, description="a client slower than this to send its body gets 408"
+    )
     api_key: SecretStr | None = Field(None, description="when set, required on all but probes")
 
     @field_validator("cors_origins", mode="before")

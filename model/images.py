@@ -20,7 +20,7 @@ def save_grid(images: Tensor, path: str | Path, cols: int | None = None, scale: 
     for index in range(n):
         row, col = divmod(index, cols)
         canvas[row * height : (row + 1) * height, col * width : (col + 1) * width] = pixels[index]
-    picture = Image.fromarray(canvas, mode="L").resize(
+    picture = Image.fromarray(canvas).resize(
         (cols * width * scale, rows * height * scale), Image.Resampling.NEAREST
     )
     target = Path(path)

@@ -48,7 +48,7 @@ def digit_png(
     if dark_on_light:
         canvas = 255 - canvas
     out = io.BytesIO()
-    Image.fromarray(canvas, "L").convert(mode).save(out, format="PNG")
+    Image.fromarray(canvas).convert(mode).save(out, format="PNG")
     return out.getvalue()
 
 

@@ -63,7 +63,7 @@ def test_every_common_mode_becomes_grey(mode: str) -> None:
 def test_transparent_background_counts_as_paper() -> None:
     ink = np.zeros((28, 28, 4), dtype=np.uint8)
     ink[5:23, 13:15] = (0, 0, 0, 255)  # black strokes on a transparent canvas
-    x = image_to_tensor(encode(Image.fromarray(ink, "RGBA")), SHAPE, 10_000)
+    x = image_to_tensor(encode(Image.fromarray(ink)), SHAPE, 10_000)
     assert float(x[0, 14, 14]) > 0.9
     assert float(x[0, 2, 2]) < 0.1
 

@@ -29,8 +29,9 @@ def test_model_lands_on_cuda_and_matches_cpu(tiny_artifact: Path) -> None:
     z = torch.randn(16, on_cpu.latent_dim)
     x = torch.rand(16, 1, 28, 28)
     with torch.inference_mode():
-        torch.testing.assert_close(on_gpu.module.decode(z.cuda()).cpu(), on_cpu.module.decode(z),
-                                   atol=1e-4, rtol=1e-4)
+        torch.testing.assert_close(
+            on_gpu.module.decode(z.cuda()).cpu(), on_cpu.module.decode(z), atol=1e-4, rtol=1e-4
+        )
         gpu_mean, _ = on_gpu.module.encode(x.cuda())
         cpu_mean, _ = on_cpu.module.encode(x)
         torch.testing.assert_close(gpu_mean.cpu(), cpu_mean, atol=1e-4, rtol=1e-4)

@@ -23,15 +23,27 @@ from schemathesis.specs.openapi.checks import (
 
 from tests.e2e.conftest import Server, running
 
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
-          response_schema_conformance, response_headers_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+]
 EXAMPLES_PER_OPERATION = 40
 
 
 @pytest.fixture(scope="module")
 def live(weights_dir: Path) -> Iterator[Server]:
-    with running(weights_dir, VAE_MAX_N="8", VAE_MAX_STEPS="8", VAE_MAX_SCORE_K="16",
-                 VAE_MAX_IMAGES="4", VAE_MAX_LATENTS="16", VAE_MAX_SCALE="4") as server:
+    with running(
+        weights_dir,
+        VAE_MAX_N="8",
+        VAE_MAX_STEPS="8",
+        VAE_MAX_SCORE_K="16",
+        VAE_MAX_IMAGES="4",
+        VAE_MAX_LATENTS="16",
+        VAE_MAX_SCALE="4",
+    ) as server:
         yield server
 
 
@@ -50,8 +62,13 @@ def test_every_operation_has_no_server_errors_and_no_schema_violations(live: Ser
         calls[label] = 0
 
         @given(case=operation.as_strategy())
-        @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, derandomize=True,
-                  suppress_health_check=list(HealthCheck), database=None)
+        @settings(
+            max_examples=EXAMPLES_PER_OPERATION,
+            deadline=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+            database=None,
+        )
         def exercise(case: Any) -> None:
             calls[label] += 1  # noqa: B023 - runs inside this iteration only
             case.call_and_validate(base_url=live.url, checks=CHECKS, timeout=30)

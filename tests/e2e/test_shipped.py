@@ -31,11 +31,17 @@ def test_samples_look_like_mnist(mnist_dir: Path) -> None:
         models = httpx.get(f"{live.url}/models", timeout=10).json()["models"]
         assert sorted(m["name"] for m in models) == ["mnist-bernoulli", "mnist-gaussian"]
         for model in models:
-            body = httpx.get(f"{live.url}/sample", timeout=60, params={
-                "n": 64, "seed": 0, "format": "json", "model": model["name"]}).json()
-            pictures = np.stack([
-                np.asarray(Image.open(io.BytesIO(base64.b64decode(p))), dtype=np.float64) / 255
-                for p in body["images"]])
+            body = httpx.get(
+                f"{live.url}/sample",
+                timeout=60,
+                params={"n": 64, "seed": 0, "format": "json", "model": model["name"]},
+            ).json()
+            pictures = np.stack(
+                [
+                    np.asarray(Image.open(io.BytesIO(base64.b64decode(p))), dtype=np.float64) / 255
+                    for p in body["images"]
+                ]
+            )
             mean, ink = ink_statistics(pictures)
             # Decoder means are a little blurrier than real digits: allow a generous band.
             assert 0.6 * real_mean < mean < 1.4 * real_mean, (model["name"], mean, real_mean)
