@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.staticfiles import StaticFiles
 
 from app.artifacts import StartupError
 from app.deps import require_api_key
@@ -18,7 +19,7 @@ from app.middleware import BodyGuard, CleanStartupFailure, RequestContext
 from app.openapi import install_truthful_openapi
 from app.registry import ModelRegistry
 from app.rendering import Renderer
-from app.routes import analyse, generate, health, models
+from app.routes import analyse, generate, health, models, page
 from app.settings import Settings, get_settings
 
 logger = logging.getLogger("app")
@@ -60,6 +61,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     install_truthful_openapi(app, settings)
     app.include_router(health.router)
+    app.include_router(page.router)
+    app.mount("/static", StaticFiles(directory=page.STATIC_DIR), name="static")
     protected = [Depends(require_api_key)]
     for router in (models.router, generate.router, analyse.router):
         app.include_router(router, dependencies=protected)

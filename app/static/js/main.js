@@ -1,0 +1,55 @@
+// Wires the page together: the model picker, its summary in plain words, and the panels.
+import { api, state } from "./api.js";
+import { setupSample } from "./sample.js";
+import { setupDraw } from "./draw.js";
+import { setupInterpolate } from "./interpolate.js";
+import { setupExplore } from "./explore.js";
+
+const number = (value, digits = 1) => (typeof value === "number" ? value.toFixed(digits) : "?");
+
+function describe(model) {
+  const m = model.metrics || {};
+  const t = model.training || {};
+  const quality = m.bits_per_dim !== undefined
+    ? `${number(m.bits_per_dim, 2)} bits per pixel`
+    : `${number(m.nll)} nats per image`;
+  return `${model.description || model.name}. Trained on ${model.dataset?.size ?? "?"} digits ` +
+    `(${model.dataset?.split ?? "?"}) for ${t.epochs ?? "?"} epochs in ${number((t.seconds ?? 0) / 60)} min ` +
+    `on ${t.device ?? "?"}. On held-out digits (${m.split ?? "?"}) it scores ${quality} ` +
+    `(importance-weighted, k=${m.k ?? "?"}); sample Fréchet distance ${number(m.frechet_distance)}. ` +
+    `Latent size ${model.latent_dim}, ${model.likelihood} likelihood, served on ${model.device}.`;
+}
+
+const listeners = [];
+export const onModelChange = (listener) => listeners.push(listener);
+
+function choose(name) {
+  const model = state.models.find((m) => m.name === name);
+  state.model = model.name;
+  state.latentDim = model.latent_dim;
+  state.classes = Object.keys(model.class_latents || {});
+  state.a = state.b = state.drawing = null;
+  document.getElementById("model-summary").textContent = describe(model);
+  listeners.forEach((listener) => listener(model));
+}
+
+async function start() {
+  const keyInput = document.getElementById("api-key");
+  keyInput.value = sessionStorage.getItem("vae-api-key") || "";
+  keyInput.addEventListener("change", () => {
+    sessionStorage.setItem("vae-api-key", keyInput.value);
+    start();
+  });
+  const { default: fallback, models } = await api("/models");
+  state.models = models;
+  const picker = document.getElementById("model");
+  picker.replaceChildren(...models.map((m) => new Option(m.name, m.name, false, m.name === fallback)));
+  picker.onchange = () => choose(picker.value);
+  choose(fallback);
+}
+
+setupSample(onModelChange);
+setupDraw(onModelChange);
+setupInterpolate(onModelChange);
+setupExplore(onModelChange);
+start().catch(() => { /* already shown on the page */ });
