@@ -39,12 +39,22 @@ def page_server(weights_dir: Path) -> Iterator[Server]:
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM or "/usr/bin/chromium"
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync",
-                 "--disable-dev-shm-usage", "--window-size=1280,1400",
-                 f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--window-size=1280,1400",
+        f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
+    ):
         options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER or "/usr/bin/chromedriver"), options=options)
+    driver = webdriver.Chrome(
+        service=Service(CHROMEDRIVER or "/usr/bin/chromedriver"), options=options
+    )
     driver.set_page_load_timeout(30)
     yield driver
     driver.quit()
@@ -63,8 +73,10 @@ def wait_for(condition: Callable[[], Any], seconds: float = 15.0) -> Any:
 def decoded_images(browser: WebDriver, selector: str) -> list[int]:
     """naturalWidth of each <img> in `selector`: 0 means the browser could not decode it."""
     return browser.execute_script(
-        "return [...document.querySelectorAll(arguments[0])].map(i => i.complete ? i.naturalWidth : 0)",
-        selector)
+        "return [...document.querySelectorAll(arguments[0])]"
+        ".map(i => i.complete ? i.naturalWidth : 0)",
+        selector,
+    )
 
 
 @pytest.fixture
@@ -98,8 +110,10 @@ def test_a_stroke_on_the_canvas_gives_a_reconstruction(page: WebDriver) -> None:
 
 def test_interpolation_shows_steps_images(page: WebDriver) -> None:
     wait_for(lambda: len(decoded_images(page, "#strip img")) == 8)
-    page.execute_script("const s = document.getElementById('steps'); s.value = 5;"
-                        "s.dispatchEvent(new Event('input'));")
+    page.execute_script(
+        "const s = document.getElementById('steps'); s.value = 5;"
+        "s.dispatchEvent(new Event('input'));"
+    )
     assert wait_for(lambda: decoded_images(page, "#strip img") == [28] * 5)
     page.find_element(By.CSS_SELECTOR, "input[value=linear]").click()
     assert wait_for(lambda: len(decoded_images(page, "#strip img")) == 5)
@@ -108,9 +122,13 @@ def test_interpolation_shows_steps_images(page: WebDriver) -> None:
 def test_an_api_error_is_shown_on_the_page(page: WebDriver) -> None:
     page.execute_script("document.getElementById('sample-n').value = 999")
     page.find_element(By.CSS_SELECTOR, "#sample-form button[type=submit]").click()
-    error = wait_for(lambda: page.find_element(By.ID, "error").is_displayed()
-                     and page.find_element(By.ID, "error"))
-    assert "422" in error.text and "VAE_MAX_N" in error.text
+    error = wait_for(
+        lambda: (
+            page.find_element(By.ID, "error").is_displayed() and page.find_element(By.ID, "error")
+        )
+    )
+    assert "422" in error.text
+    assert "VAE_MAX_N" in error.text
 
 
 def test_the_pad_works_from_the_keyboard(page: WebDriver) -> None:
@@ -121,11 +139,15 @@ def test_the_pad_works_from_the_keyboard(page: WebDriver) -> None:
     assert wait_for(lambda: decoded_images(page, "#explore-image") == [168])
 
 
-@pytest.mark.parametrize(("name", "width", "height"), [("desktop", 1280, 1400), ("phone", 390, 2400)])
+@pytest.mark.parametrize(
+    ("name", "width", "height"), [("desktop", 1280, 1400), ("phone", 390, 2400)]
+)
 def test_screenshots(page: WebDriver, name: str, width: int, height: int) -> None:
     page.set_window_size(width, height)
     wait_for(lambda: all(w == 28 for w in decoded_images(page, "#sample-grid img")))
-    overflow = page.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
+    overflow = page.execute_script(
+        "return document.documentElement.scrollWidth - window.innerWidth"
+    )
     assert overflow <= 0, f"page is {overflow}px wider than a {width}px screen"
     ARTIFACTS.mkdir(exist_ok=True)
     assert page.save_screenshot(str(ARTIFACTS / f"page-{name}.png"))
