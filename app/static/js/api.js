@@ -60,3 +60,21 @@ export function pngImage(base64, alt) {
   image.alt = alt;
   return image;
 }
+
+// Wraps `work` so that it runs one call at a time: calls made meanwhile collapse into a single
+// further run. Live encoding and decoding then never pile up requests.
+export function coalesced(work) {
+  let busy = false;
+  let again = false;
+  const run = async () => {
+    if (busy) { again = true; return; }
+    busy = true;
+    try {
+      await work();
+    } catch { /* already shown on the page */ } finally {
+      busy = false;
+      if (again) { again = false; run(); }
+    }
+  };
+  return run;
+}

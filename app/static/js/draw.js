@@ -1,5 +1,5 @@
 // Draw: a canvas for a digit; encoded live, with its reconstruction and latent mean.
-import { api, state } from "./api.js";
+import { api, coalesced, state } from "./api.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -41,30 +41,20 @@ function drawBars(mean) {
   }));
 }
 
-let busy = false;
-let again = false;
-
-async function encodeDrawing() {
-  if (busy) { again = true; return; }
+const encodeDrawing = coalesced(async () => {
   const small = mnistStyle($("draw-canvas"));
   if (!small) return;
-  busy = true;
-  try {
-    const png = await new Promise((resolve) => small.toBlob(resolve, "image/png"));
-    const [encoded, reconstruction] = await Promise.all([
-      api("/encode", { method: "POST", body: png, contentType: "image/png", query: { invert: "false" } }),
-      api("/reconstruct", { method: "POST", body: png, contentType: "image/png", query: { invert: "false", scale: 4 } }),
-    ]);
-    state.drawing = encoded.mean[0];
-    drawBars(state.drawing);
-    const image = $("draw-reconstruction");
-    if (image.src.startsWith("blob:")) URL.revokeObjectURL(image.src);
-    image.src = URL.createObjectURL(reconstruction);
-  } catch { /* shown on the page */ } finally {
-    busy = false;
-    if (again) { again = false; encodeDrawing(); }
-  }
-}
+  const png = await new Promise((resolve) => small.toBlob(resolve, "image/png"));
+  const [encoded, reconstruction] = await Promise.all([
+    api("/encode", { method: "POST", body: png, contentType: "image/png", query: { invert: "false" } }),
+    api("/reconstruct", { method: "POST", body: png, contentType: "image/png", query: { invert: "false", scale: 4 } }),
+  ]);
+  state.drawing = encoded.mean[0];
+  drawBars(state.drawing);
+  const image = $("draw-reconstruction");
+  if (image.src.startsWith("blob:")) URL.revokeObjectURL(image.src);
+  image.src = URL.createObjectURL(reconstruction);
+});
 
 function clear() {
   const canvas = $("draw-canvas");

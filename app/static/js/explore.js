@@ -1,25 +1,15 @@
 // Explore: a 2-D pad over two chosen latent dimensions, decoded live.
-import { api, state } from "./api.js";
+import { api, coalesced, state } from "./api.js";
 
 const $ = (id) => document.getElementById(id);
 const RANGE = 3; // the pad spans ±3 prior standard deviations
 let latent = [];
-let busy = false;
-let again = false;
-
-async function decode() {
-  if (busy) { again = true; return; }
-  busy = true;
-  try {
-    const png = await api("/decode", { method: "POST", query: { scale: 6 }, json: { latents: [latent] } });
-    const image = $("explore-image");
-    if (image.src.startsWith("blob:")) URL.revokeObjectURL(image.src);
-    image.src = URL.createObjectURL(png);
-  } catch { /* shown on the page */ } finally {
-    busy = false;
-    if (again) { again = false; decode(); }
-  }
-}
+const decode = coalesced(async () => {
+  const png = await api("/decode", { method: "POST", query: { scale: 6 }, json: { latents: [latent] } });
+  const image = $("explore-image");
+  if (image.src.startsWith("blob:")) URL.revokeObjectURL(image.src);
+  image.src = URL.createObjectURL(png);
+});
 
 function placeDot() {
   const [x, y] = [latent[$("dim-x").value], latent[$("dim-y").value]];
