@@ -44,6 +44,10 @@ class TrainConfig:
     weight_decay: float = 1e-4
     kl_warmup_epochs: int = 10  # linear KL annealing from 0.1 to 1: avoids early posterior collapse
     augment_shift: int = 2  # random translation of up to this many pixels; 0 disables it
+    # Gaussian only: start with a variance floor of 0.01 and anneal it (in log space) to the
+    # principled floor over this many epochs, so the latent learns the digit's shape before the
+    # decoder learns grey-level precision. 0: the principled floor from the start.
+    variance_warmup_epochs: int = 0
     patience: int = 30  # early stopping: epochs without a better val ELBO
     max_minutes: float | None = None  # wall-clock cap for the whole run
     seed: int = 0

@@ -79,6 +79,12 @@ def apply_transform(
     raise ValueError(f"unknown input transform {transform!r}")
 
 
+def encoder_input(x: torch.Tensor, transform: str) -> torch.Tensor:
+    """What the encoder sees for data in a likelihood's representation: the binarized sample
+    itself, or dequantized x = (p + u)/256 rescaled to about p/255 (the contract's input)."""
+    return x if transform == "binarize" else x * (256.0 / 255.0)
+
+
 def random_shift(pixels: torch.Tensor, max_shift: int, generator: torch.Generator) -> torch.Tensor:
     """Translate each image by up to ±max_shift pixels (zero fill): cheap augmentation."""
     if max_shift <= 0:

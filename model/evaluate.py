@@ -18,7 +18,7 @@ from torch import Tensor
 from tqdm import tqdm
 
 from model.classifier import DigitClassifier, load_or_train_classifier
-from model.data import apply_transform, load_split, to_unit
+from model.data import apply_transform, encoder_input, load_split, to_unit
 from model.images import save_grid
 from model.latents import sample_class
 from model.objectives import Scorable, bits_per_dim, importance_weighted_nll
@@ -27,11 +27,6 @@ from model.quality import classify, frechet_distance, mnist_score
 
 class Generative(Scorable, Protocol):
     def decode(self, z: Tensor) -> Tensor: ...
-
-
-def encoder_view(x: Tensor, transform: str) -> Tensor:
-    """The encoder's input for data in a likelihood's representation (see model.train)."""
-    return x if transform == "binarize" else x * (256.0 / 255.0)
 
 
 @torch.no_grad()
@@ -44,7 +39,7 @@ def likelihood_metrics(
     for start in tqdm(range(0, len(pixels), batch_images), desc=f"IWAE k={k}", leave=False):
         x = apply_transform(pixels[start : start + batch_images], transform, generator)
         batch_nll, batch_elbo = importance_weighted_nll(
-            model, encoder_view(x, transform), x, k=k, generator=generator
+            model, encoder_input(x, transform), x, k=k, generator=generator
         )
         nll.append(batch_nll)
         neg_elbo.append(batch_elbo)

@@ -23,9 +23,9 @@ from tqdm import tqdm
 
 from model import distributed
 from model.config import ModelConfig, TrainConfig
-from model.data import apply_transform, load_split, random_shift
+from model.data import apply_transform, encoder_input, load_split, random_shift
 from model.distributed import Runtime
-from model.networks import VAE
+from model.networks import GAUSSIAN_LOGVAR_MIN, VAE
 from model.objectives import kl_to_standard_normal, reparameterize
 
 
@@ -40,11 +40,6 @@ class ElboObjective(nn.Module):
         mean, logvar = self.vae.encode(x_encoder)  # [N,D] each
         z = reparameterize(mean, logvar, noise)
         return self.vae.log_likelihood(x_target, z), kl_to_standard_normal(mean, logvar)  # [N]
-
-
-def encoder_input(x_target: Tensor, transform: str) -> Tensor:
-    """What the encoder sees: the binarized sample itself, or dequantized x rescaled to ~p/255."""
-    return x_target if transform == "binarize" else x_target * (256.0 / 255.0)
 
 
 @torch.no_grad()
@@ -73,6 +68,14 @@ def validation_elbo(vae: VAE, pixels: Tensor, runtime: Runtime, seed: int) -> fl
     total = distributed.sum_across(runtime, total.to(runtime.device)).cpu()
     vae.train()
     return float(total[0] / total[1])
+
+
+def variance_floor(config: TrainConfig, epoch: int) -> float:
+    """log σ²_min for this epoch: from log 0.01 down to GAUSSIAN_LOGVAR_MIN, linear in epochs."""
+    if config.variance_warmup_epochs <= 0:
+        return GAUSSIAN_LOGVAR_MIN
+    progress = min(1.0, epoch / config.variance_warmup_epochs)
+    return (1.0 - progress) * math.log(0.01) + progress * GAUSSIAN_LOGVAR_MIN
 
 
 def kl_weight(config: TrainConfig, epoch: int) -> float:
@@ -127,6 +130,7 @@ def train(
         shuffled = torch.randperm(len(train_pixels), generator=torch.Generator().manual_seed(epoch))
         mine = shuffled[runtime.rank * per_rank : (runtime.rank + 1) * per_rank]
         beta, sums = kl_weight(config, epoch), torch.zeros(3)
+        vae.logvar_min = variance_floor(config, epoch)
         for start in range(0, per_rank, config.batch_size):
             pixels = random_shift(
                 train_pixels[mine[start : start + config.batch_size]],
@@ -173,6 +177,7 @@ def train(
             break
     progress.close()
     vae.load_state_dict(best_weights)
+    vae.logvar_min = GAUSSIAN_LOGVAR_MIN  # what the artifact is evaluated and shipped with
     return vae.eval(), state
 
 

@@ -8,8 +8,10 @@ cd "$(dirname "$0")/.."
 DATA_DIR=${DATA_DIR:-../shared/data/mnist}
 if [ "$#" -eq 0 ]; then set -- bernoulli gaussian; fi
 for likelihood in "$@"; do
+  extra=()
+  if [ "$likelihood" = gaussian ]; then extra=(--variance-warmup-epochs 30); fi
   python -m model.train --likelihood "$likelihood" --name "mnist-$likelihood" \
-    --data-dir "$DATA_DIR" --epochs 200 --max-minutes 14 --augment-shift 1 \
+    --data-dir "$DATA_DIR" --epochs 200 --max-minutes 14 --augment-shift 1 "${extra[@]}" \
     --out-dir "runs/mnist-$likelihood" --export "weights/mnist-$likelihood.pt" \
     --description "Convolutional VAE (32-d latent) with a $likelihood decoder, trained on MNIST train-5k"
 done

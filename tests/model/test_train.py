@@ -1,5 +1,6 @@
 """Training end to end on small data: a smoke run with export, resume, and DDP with 2 processes."""
 
+import math
 import os
 import subprocess
 import sys
@@ -9,8 +10,10 @@ import pytest
 import torch
 
 from model.classifier import train_classifier
+from model.config import TrainConfig
 from model.export import load_artifact
-from model.train import main
+from model.networks import GAUSSIAN_LOGVAR_MIN
+from model.train import main, variance_floor
 
 TINY = [
     "--limit",
@@ -72,6 +75,34 @@ def test_one_epoch_smoke_run_exports_a_valid_artifact(
     assert sorted(metadata["class_latents"]) == [str(d) for d in range(10)]
     assert module.decode(torch.zeros(2, 4)).shape == (2, 1, 28, 28)
     assert (tmp_path / "run" / "samples.png").is_file()
+
+
+def test_variance_floor_warms_up_and_ships_at_the_principled_floor(
+    tmp_path: Path, mnist_dir: Path
+) -> None:
+    config = TrainConfig(variance_warmup_epochs=10)
+    floors = [variance_floor(config, epoch) for epoch in range(12)]
+    assert floors[0] == pytest.approx(math.log(0.01))
+    assert all(a > b for a, b in zip(floors[:10], floors[1:11], strict=True))
+    assert floors[10] == floors[11] == GAUSSIAN_LOGVAR_MIN
+    run = tmp_path / "run"
+    main(
+        [
+            *TINY,
+            "--likelihood",
+            "gaussian",
+            "--epochs",
+            "1",
+            "--variance-warmup-epochs",
+            "5",
+            "--data-dir",
+            str(mnist_dir),
+            "--out-dir",
+            str(run),
+        ]
+    )
+    checkpoint = torch.load(run / "last.pt", weights_only=False)
+    assert checkpoint["config"]["variance_warmup_epochs"] == 5
 
 
 def test_resume_continues_where_the_checkpoint_stopped(tmp_path: Path, mnist_dir: Path) -> None:
