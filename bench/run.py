@@ -40,7 +40,7 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(app: str, env: dict[str, str]) -> Iterator[str]:
+def serve(app: str, env: dict[str, str]) -> Iterator[tuple[str, int]]:
     """uvicorn APP on a free port with the same settings for ours and the ceiling."""
     port = free_port()
     command = [
@@ -71,7 +71,7 @@ def serve(app: str, env: dict[str, str]) -> Iterator[str]:
             raise RuntimeError(f"{app} did not start")
         time.sleep(0.1)
     try:
-        yield url
+        yield url, process.pid
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
@@ -130,7 +130,7 @@ async def run(args: argparse.Namespace) -> None:
     levels = [1, 32] if args.quick else [1, 8, 32, 64]
     results: list[Result] = []
 
-    with serve("bench.ceiling_app:app", {}) as ceiling:
+    with serve("bench.ceiling_app:app", {}) as (ceiling, _):
         for c in levels:
             results.append(
                 await measure(ceiling, "HTTP ceiling: fixed PNG", lambda cl: cl.get("/sample"), c)
@@ -148,7 +148,7 @@ async def run(args: argparse.Namespace) -> None:
     batching: dict[str, dict[str, float]] = {}
     for label, wait in (("on", str(args.max_wait_ms)), ("off", None)):
         extra = {"VAE_MAX_WAIT_MS": wait} if wait else {"VAE_MAX_BATCH_SIZE": "1"}
-        with serve("app.main:app", {**env, **extra}) as ours:
+        with serve("app.main:app", {**env, **extra}) as (ours, _):
             if label == "on":
                 for c in levels:
                     results.append(await measure(ours, "/sample n=1 PNG", sample, c))
