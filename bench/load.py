@@ -7,6 +7,7 @@ the last three windows is within ±10% of their mean (or after max_windows).
 from __future__ import annotations
 
 import asyncio
+import collections
 import statistics
 import time
 from collections.abc import Callable
@@ -27,6 +28,7 @@ class Result:
     seconds: float
     latencies: list[float]
     stable: bool
+    failures: dict[str, int]  # errors by kind, over all measured windows
 
     @property
     def rps(self) -> float:
@@ -49,12 +51,18 @@ class Result:
             "error_rate": round(self.errors / max(1, self.requests + self.errors), 4),
             "requests": self.requests,
             "stable": self.stable,
+            "failures": self.failures,
         }
 
 
 async def _window(
-    client: httpx.AsyncClient, send: RequestFactory, concurrency: int, seconds: float
+    client: httpx.AsyncClient,
+    send: RequestFactory,
+    concurrency: int,
+    seconds: float,
+    failures: collections.Counter[str],
 ) -> tuple[int, int, list[float]]:
+    """One window of closed-loop load: (successes, errors, latencies); errors by kind."""
     stop_at = time.perf_counter() + seconds
     done, errors, latencies = 0, 0, []
 
@@ -64,14 +72,15 @@ async def _window(
             started = time.perf_counter()
             try:
                 response = await send(client)
-                ok = response.status_code < 400
-            except httpx.HTTPError:
-                ok = False
-            if ok:
+                failure = None if response.status_code < 400 else f"HTTP {response.status_code}"
+            except httpx.HTTPError as error:
+                failure = type(error).__name__
+            if failure is None:
                 done += 1
                 latencies.append(time.perf_counter() - started)
             else:
                 errors += 1
+                failures[failure] += 1
 
     await asyncio.gather(*(one_client() for _ in range(concurrency)))
     return done, errors, latencies
@@ -87,11 +96,12 @@ async def measure(
 ) -> Result:
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
-        await _window(client, send, concurrency, 0.5)  # warm-up: connections, caches
+        failures: collections.Counter[str] = collections.Counter()
+        await _window(client, send, concurrency, 0.5, collections.Counter())  # warm-up
         windows: list[tuple[int, int, list[float]]] = []
         stable = False
         while len(windows) < max_windows:
-            windows.append(await _window(client, send, concurrency, window_s))
+            windows.append(await _window(client, send, concurrency, window_s, failures))
             if len(windows) >= 3:
                 rates = [w[0] / window_s for w in windows[-3:]]
                 mean = statistics.mean(rates)
@@ -107,4 +117,5 @@ async def measure(
             window_s * len(last),
             [x for w in last for x in w[2]],
             stable,
+            dict(failures),
         )
