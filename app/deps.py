@@ -9,15 +9,11 @@ from typing import Annotated, Literal
 from fastapi import Depends, Header, Query, Request
 
 from app.artifacts import LoadedModel
-from app.errors import InvalidInput, ServiceError
+from app.errors import InvalidInput, Unauthorized
 from app.registry import ModelRegistry
 from app.rendering import Output, Renderer
 from app.settings import Settings
 from app.worker import DeviceWorker
-
-
-class Unauthorized(ServiceError):
-    status_code = 401
 
 
 def get_settings(request: Request) -> Settings:

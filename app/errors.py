@@ -2,6 +2,7 @@
 
     ServiceError                 status  meaning
     ├── BadImage                 400     the bytes are not an image Pillow can read
+    ├── Unauthorized             401     VAE_API_KEY is set and the request lacks it
     ├── UnknownModel             404     ?model= names no loaded model
     ├── PayloadTooLarge          413     body or image larger than the settings allow
     ├── UnsupportedMediaType     415     a Content-Type this route does not take
@@ -38,6 +39,10 @@ class ServiceError(Exception):
 
 class BadImage(ServiceError):
     status_code = 400
+
+
+class Unauthorized(ServiceError):
+    status_code = 401
 
 
 class UnknownModel(ServiceError):
