@@ -26,6 +26,7 @@ RUN pip install -r /tmp/runtime.txt
 
 FROM ${BASE_IMAGE} AS runtime
 ENV PATH=/opt/venv/bin:$PATH \
+    MALLOC_ARENA_MAX=2 \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     VAE_HOST=0.0.0.0 \

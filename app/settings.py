@@ -40,6 +40,9 @@ class Settings(BaseSettings):
         2.0, ge=0, le=1000, description="how long a batch waits for more requests; 0: no wait"
     )
     png_threads: int = Field(2, ge=1, le=64, description="threads that encode PNG and JSON")
+    torch_threads: int | None = Field(
+        None, ge=1, le=256, description="torch intra-op threads; unset: torch's default"
+    )
     request_timeout_s: float = Field(30.0, gt=0, description="a request waiting longer gets 504")
 
     cors_origins: Annotated[list[str], NoDecode] = Field(
