@@ -57,8 +57,6 @@ class ModelRegistry:
     def load(self) -> None:
         """Load and validate every artifact; the first problem stops startup."""
         device = resolve_device(self.settings.device)
-        if self.settings.torch_threads is not None:
-            torch.set_num_threads(self.settings.torch_threads)  # process-wide intra-op pool
         for path in find_artifacts(self.settings.weights):
             started = time.monotonic()
             model = load_artifact(path, device, self.settings.expected_sha256.get(path.name))
@@ -91,6 +89,7 @@ class ModelRegistry:
             max_batch_size=self.settings.max_batch_size,
             max_wait_s=self.settings.max_wait_ms / 1000,
             metrics=self.metrics,
+            torch_threads=self.settings.torch_threads,
         )
         self.workers[str(device)].start()
 

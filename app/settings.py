@@ -41,7 +41,10 @@ class Settings(BaseSettings):
     )
     png_threads: int = Field(2, ge=1, le=64, description="threads that encode PNG and JSON")
     torch_threads: int | None = Field(
-        None, ge=1, le=256, description="torch intra-op threads; unset: torch's default"
+        None,
+        ge=1,
+        le=256,
+        description="intra-op threads of the inference thread; unset: torch's default",
     )
     request_timeout_s: float = Field(30.0, gt=0, description="a request waiting longer gets 504")
 

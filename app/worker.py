@@ -91,8 +91,10 @@ class DeviceWorker:
         max_batch_size: int,
         max_wait_s: float,
         metrics: Metrics,
+        torch_threads: int | None = None,
     ) -> None:
         self.device, self.timeout_s = device, timeout_s
+        self.torch_threads = torch_threads
         self.max_batch_size, self.max_wait_s = max_batch_size, max_wait_s
         self.metrics = metrics
         self._jobs: queue.Queue[Job | None] = queue.Queue(maxsize=queue_size)
@@ -158,6 +160,9 @@ class DeviceWorker:
             return None
 
     def _run(self) -> None:
+        if self.torch_threads is not None:
+            # Intra-op threads are per calling thread (OpenMP): set them here, where models run.
+            torch.set_num_threads(self.torch_threads)
         while True:
             if self._held:
                 first: Job | None = self._held.popleft()

@@ -134,3 +134,13 @@ def test_full_queue_is_refused_at_once_and_slow_work_times_out(tiny_artifact: Pa
     finally:
         release.set()
         device_worker.stop()
+
+
+def test_torch_threads_are_set_in_the_inference_thread(tiny_artifact: Path) -> None:
+    model = load_artifact(tiny_artifact, CPU)
+    device_worker = worker(Metrics(), torch_threads=1)
+    device_worker.start()
+    try:
+        assert asyncio.run(device_worker.call(model, torch.get_num_threads)) == 1
+    finally:
+        device_worker.stop()

@@ -1,6 +1,5 @@
 from pathlib import Path
 
-import torch
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -47,14 +46,3 @@ def test_request_id_is_echoed_or_made(client: TestClient) -> None:
     made = client.get("/livez")
     assert len(made.headers["x-request-id"]) == 32
     assert float(made.headers["x-process-time"]) >= 0
-
-
-def test_torch_threads_setting_sizes_the_intra_op_pool(weights_dir: Path) -> None:
-    before = torch.get_num_threads()
-    try:
-        with make_client(weights_dir, torch_threads=1) as client:
-            wait_ready(client)
-            assert torch.get_num_threads() == 1
-            assert client.get("/sample").status_code == 200
-    finally:
-        torch.set_num_threads(before)
