@@ -161,7 +161,7 @@ class DeviceWorker:
 
     def _run(self) -> None:
         if self.torch_threads is not None:
-            # Intra-op threads are per calling thread (OpenMP): set them here, where models run.
+            # Set where the models run: an already-running thread keeps its own OpenMP pool.
             torch.set_num_threads(self.torch_threads)
         while True:
             if self._held:
