@@ -1,4 +1,4 @@
-# vae-serve: the service and the shipped weights; no training code, no tests.
+# vae-serve: the service, the artifact contract and the shipped weights; no training code, no tests.
 #
 #   docker build -t vae-serve .                                  # CUDA torch (the Linux default)
 #   docker build -t vae-serve:cpu --build-arg TORCH_WHEEL=wheels/torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl .
@@ -37,6 +37,7 @@ RUN groupadd --gid 10001 vae \
 COPY --from=build /opt/venv /opt/venv
 WORKDIR /srv/vae
 COPY --chown=root:root app/ ./app/
+COPY --chown=root:root contract/ ./contract/
 COPY --chown=root:root weights/ ./weights/
 USER 10001:10001
 EXPOSE 8000

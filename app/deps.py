@@ -11,17 +11,20 @@ from fastapi import Depends, Header, Query, Request
 from app.artifacts import LoadedModel
 from app.errors import InvalidInput, Unauthorized
 from app.registry import ModelRegistry
-from app.rendering import Output, Renderer
+from app.rendering import Output
 from app.settings import Settings
-from app.worker import DeviceWorker
+from app.worker import InferenceWorker
+
+# Every dependency is `async def`: none of them blocks, and a plain `def` would cost each
+# request a hop through AnyIO's thread pool.
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_registry(request: Request) -> ModelRegistry:
+async def get_registry(request: Request) -> ModelRegistry:
     registry: ModelRegistry = request.app.state.registry
     return registry
 
@@ -32,28 +35,26 @@ RegistryDep = Annotated[ModelRegistry, Depends(get_registry)]
 
 @dataclass(frozen=True)
 class Served:
-    """What a route needs to serve one model: the model, its worker, the response renderer."""
+    """What a route needs to serve one model: the model and the inference worker."""
 
     model: LoadedModel
-    worker: DeviceWorker
-    renderer: Renderer
+    worker: InferenceWorker
 
 
-def get_served(
-    request: Request,
+async def get_served(
     registry: RegistryDep,
     model: Annotated[
         str | None, Query(description="model name; default from settings", max_length=200)
     ] = None,
 ) -> Served:
     loaded = registry.get(model)
-    return Served(loaded, registry.worker_for(loaded), request.app.state.renderer)
+    return Served(loaded, registry.inference)
 
 
 ServedDep = Annotated[Served, Depends(get_served)]
 
 
-def output_options(
+async def output_options(
     settings: SettingsDep,
     format: Annotated[
         Literal["png", "json"] | None, Query(description="png or json; else from the Accept header")
@@ -81,7 +82,7 @@ InvertQuery = Annotated[
 ]
 
 
-def require_api_key(
+async def require_api_key(
     settings: SettingsDep,
     authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
     x_api_key: Annotated[str | None, Header(include_in_schema=False)] = None,

@@ -18,9 +18,9 @@ from app.metrics import Metrics
 from app.middleware import BodyGuard, CleanStartupFailure, RequestContext
 from app.openapi import install_truthful_openapi
 from app.registry import ModelRegistry
-from app.rendering import Renderer
 from app.routes import analyse, generate, health, models, page
 from app.settings import Settings, get_settings
+from contract.errors import ArtifactError
 
 logger = logging.getLogger("app")
 
@@ -31,7 +31,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     registry: ModelRegistry = app.state.registry
     try:
         await asyncio.to_thread(registry.load)
-    except StartupError as error:
+    except (StartupError, ArtifactError) as error:
         app.state.startup_error = str(error)
         logger.error("cannot start vae-serve: %s", error)
         raise
@@ -41,7 +41,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         await asyncio.shield(warm_up)
         registry.stop()
-        app.state.renderer.close()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -56,7 +55,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.metrics = Metrics()
     app.state.registry = ModelRegistry(settings, app.state.metrics)
-    app.state.renderer = Renderer(settings.png_threads, app.state.metrics)
     app.state.startup_error = None
     install_error_handlers(app)
     install_truthful_openapi(app, settings)
@@ -77,7 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         BodyGuard, max_bytes=settings.max_body_bytes, timeout_s=settings.body_timeout_s
     )
-    app.add_middleware(RequestContext, metrics=app.state.metrics)
+    app.add_middleware(RequestContext, metrics=app.state.metrics, access_log=settings.access_log)
     app.add_middleware(CleanStartupFailure, state=app.state)
     return app
 

@@ -1,19 +1,20 @@
-"""Turn a batch of images into the response the client asked for, in a sized thread pool."""
+"""Turn a batch of images into the response the client asked for.
+
+The encoding (PNG bytes, or base64 PNGs for JSON) runs in the inference thread, right after the
+batch that made the images (see `app.worker`), so a request changes threads only once; the
+event loop only wraps the bytes in a response.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-import torch
 from fastapi.responses import JSONResponse, Response
+from torch import Tensor
 
 from app.codecs import images_to_base64, images_to_png
-from app.metrics import Metrics
 
 PNG_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {
@@ -21,6 +22,7 @@ PNG_RESPONSE: dict[int | str, dict[str, Any]] = {
         "description": "a PNG (one image, or a grid/strip), or JSON with ?format=json",
     }
 }
+Encoded = bytes | list[str]
 
 
 @dataclass(frozen=True)
@@ -31,35 +33,20 @@ class Output:
     scale: int
     cols: int | None
 
+    def encoder(self, strip: bool = False) -> Callable[[Tensor], Encoded]:
+        """images [N,C,H,W] → one PNG (a grid, or one row for `strip`), or N base64 PNGs."""
+        if self.png:
+            return lambda images: images_to_png(
+                images, len(images) if strip else self.cols, self.scale
+            )
+        return lambda images: images_to_base64(images, self.scale)
 
-class Renderer:
-    """PNG and base64 encoding off the event loop, in VAE_PNG_THREADS threads."""
-
-    def __init__(self, threads: int, metrics: Metrics) -> None:
-        self.pool = ThreadPoolExecutor(threads, thread_name_prefix="png")
-        self.metrics = metrics
-
-    def close(self) -> None:
-        self.pool.shutdown(wait=True)
-
-    async def _in_pool(self, work: Callable[[], Any]) -> Any:
-        started = time.perf_counter()
-        result = await asyncio.get_running_loop().run_in_executor(self.pool, work)
-        self.metrics.encode_seconds.observe(time.perf_counter() - started)
-        return result
-
-    async def render(
+    def respond(
         self,
-        images: torch.Tensor,
-        output: Output,
+        encoded: Encoded,
         json_body: Callable[[list[str]], dict[str, Any]],
         headers: dict[str, str] | None = None,
-        strip: bool = False,
     ) -> Response:
-        """PNG bytes (a grid, or one row for `strip`) or JSON built from base64 PNGs."""
-        if output.png:
-            cols = len(images) if strip else output.cols
-            png = await self._in_pool(lambda: images_to_png(images, cols, output.scale))
-            return Response(png, media_type="image/png", headers=headers)
-        encoded = await self._in_pool(lambda: images_to_base64(images, output.scale))
+        if isinstance(encoded, bytes):
+            return Response(encoded, media_type="image/png", headers=headers)
         return JSONResponse(json_body(encoded), headers=headers)

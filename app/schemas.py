@@ -12,6 +12,7 @@ MAX_LATENT_ABS = 1000.0
 MAX_TEMPERATURE = 10.0
 Latent = list[Annotated[float, Field(ge=-MAX_LATENT_ABS, le=MAX_LATENT_ABS, allow_inf_nan=False)]]
 Seed = int
+PriorName = Literal["fitted", "standard"]
 MAX_SEED = 2**63 - 1
 
 
@@ -24,7 +25,12 @@ class SampleRequest(BaseModel):
     temperature: float = Field(
         1.0, gt=0, le=MAX_TEMPERATURE, allow_inf_nan=False, description="prior scale"
     )
-    digit: int | None = Field(None, ge=0, le=9, description="sample near this digit class")
+    digit: int | None = Field(
+        None, ge=0, le=9, description="sample this digit, from its per-class fitted mixture"
+    )
+    prior: PriorName | None = Field(
+        None, description="fitted (default when the model has one) or standard N(0, I)"
+    )
 
 
 class DecodeRequest(BaseModel):
@@ -66,6 +72,7 @@ class ImagesResponse(BaseModel):
 
 class SampleResponse(ImagesResponse):
     seed: Seed
+    prior: str = Field(description="what z was drawn from: fitted, standard, or class (digit=)")
     latents: list[list[float]]
 
 

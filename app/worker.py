@@ -1,11 +1,12 @@
-"""One inference thread per device, fed by a bounded queue, with dynamic batching.
+"""The inference thread, fed by a bounded queue, with dynamic batching.
 
 Requests for the same model and method (`decode`, `encode`, `forward`) that are queued together
-run as one tensor batch: the thread takes the first job, then keeps taking jobs of the same
-kind until the batch holds `max_batch_size` rows or `max_wait_s` has passed (0: only what is
-already queued). Each request gets back exactly its own rows. Other work (`call`) runs alone.
-The event loop only enqueues and awaits, so inference never blocks it, and a full queue
-answers 429 at once instead of letting latency grow without bound.
+run as one tensor batch: the thread takes the first job, then every job of the same kind that
+is already waiting (or arrives within `max_wait_s`), up to `max_batch_size` rows. Each job's
+`finish` (its PNG or base64 encoding) runs right there on its own rows, so a request crosses
+threads once: event loop → inference thread → event loop. The loop is woken once per batch.
+Other work (`call`) runs alone. A full queue answers 429 at once instead of letting latency
+grow without bound.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -33,15 +34,23 @@ logger = logging.getLogger("app.worker")
 BATCHED_METHODS = ("decode", "encode", "forward")
 
 
-@dataclass
-class Job:
+@dataclass(eq=False)  # jobs are compared by identity (their fields hold tensors)
+class _Pending:
+    """What every job has: its model, the future its caller awaits, and when it was queued."""
+
     model: LoadedModel
     future: asyncio.Future[Any]
     loop: asyncio.AbstractEventLoop
-    method: str = ""  # one of BATCHED_METHODS, or "" for a plain call
-    rows: Tensor | None = None  # [n, ...] inputs of a batched method, on the CPU
-    call: Callable[[], Any] | None = None
-    enqueued: float = field(default_factory=time.perf_counter)
+    enqueued: float = field(default_factory=time.perf_counter, init=False)
+
+
+@dataclass(eq=False)
+class BatchJob(_Pending):
+    """`model.<method>(rows)` for rows [n, ...] on the CPU, joined with others of its kind."""
+
+    method: str = "decode"
+    rows: Tensor = field(default_factory=lambda: torch.empty(0))
+    finish: Callable[[Any], Any] | None = None  # runs in the inference thread on the output
 
     @property
     def key(self) -> tuple[str, str]:
@@ -49,22 +58,38 @@ class Job:
 
     @property
     def size(self) -> int:
-        return 0 if self.rows is None else len(self.rows)
+        return len(self.rows)
 
 
-def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
-    if future.done():  # the caller timed out and gave up
-        return
-    if error is not None:
-        future.set_exception(error)
-    else:
-        future.set_result(result)
+@dataclass(eq=False)
+class CallJob(_Pending):
+    """Work that batches itself (e.g. /score), run alone."""
+
+    work: Callable[[], Any] = lambda: None
 
 
-def _reply(job: Job, result: Any, error: BaseException | None) -> None:
-    """Hand a result back to the job's event loop, unless that loop has already closed."""
-    with contextlib.suppress(RuntimeError):
-        job.loop.call_soon_threadsafe(_settle, job.future, result, error)
+Job = BatchJob | CallJob
+Reply = tuple[asyncio.Future[Any], Any, BaseException | None]
+
+
+def _settle(replies: list[Reply]) -> None:
+    for future, result, error in replies:
+        if future.done():  # the caller timed out and gave up
+            continue
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)
+
+
+def _reply(jobs: Sequence[Job], results: Sequence[Any], error: BaseException | None = None) -> None:
+    """Hand results back: one wake-up per event loop, unless that loop has already closed."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[Reply]] = {}
+    for job, result in zip(jobs, results, strict=True):
+        by_loop.setdefault(job.loop, []).append((job.future, result, error))
+    for loop, replies in by_loop.items():
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(_settle, replies)
 
 
 def _failure(model: LoadedModel, error: Exception) -> ServiceError:
@@ -80,8 +105,8 @@ def _failure(model: LoadedModel, error: Exception) -> ServiceError:
     )
 
 
-class DeviceWorker:
-    """Runs every model of one device in a dedicated thread."""
+class InferenceWorker:
+    """Runs every model in one dedicated thread (all models share one device)."""
 
     def __init__(
         self,
@@ -98,7 +123,7 @@ class DeviceWorker:
         self.max_batch_size, self.max_wait_s = max_batch_size, max_wait_s
         self.metrics = metrics
         self._jobs: queue.Queue[Job | None] = queue.Queue(maxsize=queue_size)
-        self._held: collections.deque[Job] = collections.deque()  # taken, but for another batch
+        self._held: collections.deque[Job] = collections.deque()  # taken for a later batch
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"infer-{device}", daemon=True)
 
@@ -119,21 +144,26 @@ class DeviceWorker:
                 self._jobs.put(None, timeout=timeout_s)
             self._thread.join(timeout_s)
 
-    async def run(self, model: LoadedModel, method: str, rows: Tensor) -> Any:
-        """`model.<method>(rows)`, batched with concurrent requests; returns this job's rows."""
+    async def run(
+        self,
+        model: LoadedModel,
+        method: str,
+        rows: Tensor,
+        finish: Callable[[Any], T] | None = None,
+    ) -> Any:
+        """`model.<method>(rows)`, batched with concurrent requests; returns this job's rows,
+        or `finish(rows)` computed in the inference thread."""
         if method not in BATCHED_METHODS:
             raise ValueError(f"cannot batch {method!r}")
-        return await self._submit(Job(model, *self._future(), method=method, rows=rows))
+        loop = asyncio.get_running_loop()
+        job = BatchJob(model, loop.create_future(), loop, method, rows, finish)
+        return await self._submit(job)
 
     async def call(self, model: LoadedModel, work: Callable[[], T]) -> T:
         """Run `work` alone in the inference thread (for work that batches itself)."""
-        result: T = await self._submit(Job(model, *self._future(), call=work))
-        return result
-
-    @staticmethod
-    def _future() -> tuple[asyncio.Future[Any], asyncio.AbstractEventLoop]:
         loop = asyncio.get_running_loop()
-        return loop.create_future(), loop
+        result: T = await self._submit(CallJob(model, loop.create_future(), loop, work))
+        return result
 
     async def _submit(self, job: Job) -> Any:
         try:
@@ -143,7 +173,6 @@ class DeviceWorker:
                 f"the {self.device} inference queue is full; retry shortly",
                 headers={"Retry-After": "1"},
             ) from None
-        self.metrics.queue_depth.labels(self.device).set(self.depth)
         try:
             return await asyncio.wait_for(job.future, self.timeout_s)
         except TimeoutError:
@@ -164,66 +193,86 @@ class DeviceWorker:
             # Set where the models run: an already-running thread keeps its own OpenMP pool.
             torch.set_num_threads(self.torch_threads)
         while True:
+            first: Job | None
             if self._held:
-                first: Job | None = self._held.popleft()
+                first = self._held.popleft()
             elif self._stopping.is_set() and self._jobs.empty():
                 return
             else:
                 first = self._jobs.get()
             if first is None or first.future.done():
                 continue  # a wake-up, or a job whose caller timed out while it queued
-            if first.call is not None:
+            if isinstance(first, CallJob):
                 self._execute_call(first)
-                continue
-            batch, rows = [first], first.size
-            deadline = time.perf_counter() + self.max_wait_s
-            while rows < self.max_batch_size:
-                following = self._take(deadline - time.perf_counter())
-                if following is None:
-                    break  # nothing more in time (or the stop wake-up, which needs no action)
-                if following.future.done():
-                    continue
-                if following.key != first.key or rows + following.size > self.max_batch_size:
-                    self._held.append(following)  # next batch starts with it
-                    break
-                batch.append(following)
-                rows += following.size
-            self._execute_batch(batch, rows)
+            else:
+                self._execute_batch(self._gather(first))
             self.metrics.queue_depth.labels(self.device).set(self.depth)
 
-    def _execute_call(self, job: Job) -> None:
+    def _gather(self, first: BatchJob) -> list[BatchJob]:
+        """`first` and the queued jobs of its kind, up to max_batch_size rows."""
+        batch, rows = [first], first.size
+        deadline = time.perf_counter() + self.max_wait_s
+        while rows < self.max_batch_size:
+            following = self._take(deadline - time.perf_counter())
+            if following is None:
+                break  # nothing more in time (or the stop wake-up, which needs no action)
+            if following.future.done():
+                continue
+            if (
+                isinstance(following, CallJob)
+                or following.key != first.key
+                or rows + following.size > self.max_batch_size
+            ):
+                self._held.append(following)  # the next batch starts with it
+                break
+            batch.append(following)
+            rows += following.size
+        return batch
+
+    def _execute_call(self, job: CallJob) -> None:
         started = time.perf_counter()
         self.metrics.queue_seconds.observe(started - job.enqueued)
         result, error = None, None
         try:
             with torch.inference_mode():
-                result = job.call() if job.call is not None else None
+                result = job.work()
         except Exception as failure:  # a fault in the model fails this request only
             error = _failure(job.model, failure)
         self.metrics.model_seconds.observe(time.perf_counter() - started)
-        _reply(job, result, error)
+        _reply([job], [result], error)
 
-    def _execute_batch(self, batch: list[Job], rows: int) -> None:
+    def _execute_batch(self, batch: list[BatchJob]) -> None:
         started = time.perf_counter()
         model, method = batch[0].model, batch[0].method
         for job in batch:
             self.metrics.queue_seconds.observe(started - job.enqueued)
+        rows = sum(job.size for job in batch)
         try:
-            inputs = torch.cat([job.rows for job in batch if job.rows is not None])  # [rows,...]
+            inputs = batch[0].rows if len(batch) == 1 else torch.cat([j.rows for j in batch])
             with torch.inference_mode():
                 output = getattr(model.module, method)(inputs.to(model.device))
             parts = [t.cpu() for t in (output if isinstance(output, tuple) else (output,))]
         except Exception as failure:
-            error = _failure(model, failure)
-            for job in batch:
-                _reply(job, None, error)
+            _reply(batch, [None] * len(batch), _failure(model, failure))
             return
         finally:
             self.metrics.model_seconds.observe(time.perf_counter() - started)
             self.metrics.batch_size.observe(rows)
+        encoding = time.perf_counter()
+        results: list[Any] = []
+        failed: list[BatchJob] = []
         offset = 0
         for job in batch:
             pieces = tuple(part[offset : offset + job.size] for part in parts)
             offset += job.size
             result = pieces if isinstance(output, tuple) else pieces[0]
-            _reply(job, result, None)
+            if job.finish is not None:
+                try:
+                    result = job.finish(result)
+                except Exception as failure:  # an encoding fault fails its own request
+                    _reply([job], [None], _failure(model, failure))
+                    failed.append(job)
+                    continue
+            results.append(result)
+        self.metrics.encode_seconds.observe(time.perf_counter() - encoding)
+        _reply([job for job in batch if job not in failed], results)

@@ -8,7 +8,8 @@ import torch
 from torch import Tensor, nn
 from tqdm import tqdm
 
-from model.data import load_split, random_shift, to_unit
+from contract.transforms import to_unit
+from model.data import load_split, random_shift
 
 
 class DigitClassifier(nn.Module):

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 Likelihood = Literal["bernoulli", "gaussian"]
 
-# How raw 8-bit pixels become training data for each likelihood (../shared/DESIGN.md).
+# How raw 8-bit pixels become training data for each likelihood (docs/artifact.md).
 INPUT_TRANSFORMS: dict[str, str] = {"bernoulli": "binarize", "gaussian": "dequantize"}
 
 
@@ -34,7 +34,7 @@ class TrainConfig:
 
     model: ModelConfig = field(default_factory=ModelConfig)
     name: str = "mnist-bernoulli"
-    data_dir: str = "../shared/data/mnist"
+    data_dir: str = "data/mnist"  # an IDX folder; see the README for where to get MNIST
     train_split: str = "train-5k"
     val_split: str = "val-5k"
     limit: int | None = None  # use only the first N training digits (after shuffling): smoke runs
@@ -49,6 +49,20 @@ class TrainConfig:
     # decoder learns grey-level precision. 0: the principled floor from the start.
     variance_warmup_epochs: int = 0
     patience: int = 30  # early stopping: epochs without a better val ELBO
+    # Robustness (the Gaussian likelihood can blow up once its variance floor is low): clip the
+    # gradient norm, and when the val ELBO falls more than `spike_nats` below the best, roll the
+    # weights and optimizer back to the best epoch and halve the learning rate. Gradient norms
+    # differ by orders of magnitude between likelihoods, so the clip is relative: a multiple of
+    # the running average norm.
+    grad_clip: float = 5.0  # clip at this multiple of the running mean norm; 0 disables
+    spike_nats: float = 200.0  # 0 disables rollback; checked after the KL warm-up
+    max_rollbacks: int = 5
+    # After training (format 2): candidate K of the fitted mixture, chosen on the val split,
+    # and the components of each per-class mixture behind /sample?digit=.
+    prior_candidates: str = "1,10,20,50"
+    prior_sources: str = "means,draws"  # fit on encoder means, draws z ~ q(z|x), or compare
+    class_components: int = 3
+    eval_samples: int = 5000  # decoded samples per prior for the sample-quality figures
     max_minutes: float | None = None  # wall-clock cap for the whole run
     seed: int = 0
     device: str = "auto"

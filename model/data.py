@@ -1,4 +1,7 @@
-"""MNIST-style IDX files → uint8 tensors, and the per-epoch pixel transforms of DESIGN.md."""
+"""MNIST-style IDX files → uint8 tensors, and shift augmentation.
+
+The pixel transforms (binarize, dequantize) are part of the artifact contract: contract.transforms.
+"""
 
 from __future__ import annotations
 
@@ -49,40 +52,6 @@ def load_split(data_dir: str | Path, split: str) -> tuple[torch.Tensor, torch.Te
     if images.ndim != 3 or images.shape[0] != labels.shape[0]:
         raise ValueError(f"{folder}/{split}: images {tuple(images.shape)} vs labels {len(labels)}")
     return images.unsqueeze(1), labels  # [N,1,H,W], [N]
-
-
-def to_unit(pixels: torch.Tensor) -> torch.Tensor:
-    """uint8 pixels p → p / 255 in [0, 1], the encoder's input convention."""
-    return pixels.float() / 255.0
-
-
-def binarize(pixels: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Dynamic binarization: x ~ Bernoulli(p / 255), drawn afresh on every call."""
-    probs = to_unit(pixels)
-    return torch.bernoulli(probs, generator=generator)
-
-
-def dequantize(pixels: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Uniform dequantization: x = (p + u) / 256 with u ~ U[0, 1)."""
-    noise = torch.rand(pixels.shape, generator=generator, device=pixels.device)
-    return (pixels.float() + noise) / 256.0
-
-
-def apply_transform(
-    pixels: torch.Tensor, transform: str, generator: torch.Generator | None = None
-) -> torch.Tensor:
-    """The representation a model's likelihood is defined on, by metadata `input_transform`."""
-    if transform == "binarize":
-        return binarize(pixels, generator)
-    if transform == "dequantize":
-        return dequantize(pixels, generator)
-    raise ValueError(f"unknown input transform {transform!r}")
-
-
-def encoder_input(x: torch.Tensor, transform: str) -> torch.Tensor:
-    """What the encoder sees for data in a likelihood's representation: the binarized sample
-    itself, or dequantized x = (p + u)/256 rescaled to about p/255 (the contract's input)."""
-    return x if transform == "binarize" else x * (256.0 / 255.0)
 
 
 def random_shift(pixels: torch.Tensor, max_shift: int, generator: torch.Generator) -> torch.Tensor:

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
+from contract.devices import resolve_device
+
 
 @dataclass(frozen=True)
 class Runtime:
@@ -26,20 +28,10 @@ class Runtime:
         return self.world_size > 1
 
 
-def pick_device(requested: str) -> torch.device:
-    """`auto` → CUDA when available, else CPU; `cuda` without a GPU is an error."""
-    if requested == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(requested)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("device 'cuda' requested but no CUDA GPU is available")
-    return device
-
-
 def start(requested_device: str) -> Runtime:
     """Join the process group when launched by torchrun (WORLD_SIZE > 1), else run alone."""
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
-    device = pick_device(requested_device)
+    device = resolve_device(requested_device)
     if world_size == 1:
         return Runtime(device=device)
     rank, local_rank = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))

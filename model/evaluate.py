@@ -1,7 +1,6 @@
 """Evaluate a VAE (eager or an exported artifact): negative ELBO, IWAE NLL, bits/dim, samples.
 
-    python -m model.evaluate weights/mnist-bernoulli.pt --data-dir ../shared/data/mnist \
-        --k 1000 --out runs/eval-bernoulli
+vae-evaluate weights/mnist-bernoulli.pt --data-dir path/to/mnist --k 1000 --out runs/eval
 """
 
 from __future__ import annotations
@@ -17,12 +16,15 @@ import torch
 from torch import Tensor
 from tqdm import tqdm
 
+from contract.bounds import Scorable, bits_per_dim, score_images
+from contract.priors import GaussianMixture, Prior, Priors
+from contract.transforms import to_unit
 from model.classifier import DigitClassifier, load_or_train_classifier
-from model.data import apply_transform, encoder_input, load_split, to_unit
+from model.data import load_split
 from model.images import save_grid
-from model.latents import sample_class
-from model.objectives import Scorable, bits_per_dim, importance_weighted_nll
 from model.quality import classify, frechet_distance, mnist_score
+
+TEMPERATURES = (1.0, 0.8)
 
 
 class Generative(Scorable, Protocol):
@@ -33,14 +35,16 @@ class Generative(Scorable, Protocol):
 def likelihood_metrics(
     model: Scorable, pixels: Tensor, transform: str, k: int, seed: int = 0, batch_images: int = 20
 ) -> dict[str, Any]:
-    """Mean negative ELBO and IWAE NLL (nats per image), plus bits/dim when dequantized."""
+    """Mean negative ELBO and IWAE NLL (nats per image), plus bits/dim when dequantized.
+
+    One generator, seeded once, runs through the batches; the images of one batch go through
+    contract.bounds.score_images exactly as /score sends them.
+    """
     generator = torch.Generator().manual_seed(seed)
     nll, neg_elbo = [], []
     for start in tqdm(range(0, len(pixels), batch_images), desc=f"IWAE k={k}", leave=False):
-        x = apply_transform(pixels[start : start + batch_images], transform, generator)
-        batch_nll, batch_elbo = importance_weighted_nll(
-            model, encoder_input(x, transform), x, k=k, generator=generator
-        )
+        x = to_unit(pixels[start : start + batch_images])
+        batch_nll, batch_elbo = score_images(model, x, transform, k, generator)
         nll.append(batch_nll)
         neg_elbo.append(batch_elbo)
     nll_all, elbo_all = torch.cat(nll), torch.cat(neg_elbo)
@@ -60,102 +64,143 @@ def likelihood_metrics(
 
 
 @torch.no_grad()
-def sample_metrics(
-    model: Generative,
-    classifier: DigitClassifier,
-    reference: Tensor,
-    latent_dim: int,
-    class_latents: dict[str, Any] | None,
-    n: int = 5000,
-    seed: int = 0,
-) -> dict[str, Any]:
-    """Fréchet distance and MNIST score of n prior samples (decoder means) vs `reference`."""
-    generator = torch.Generator().manual_seed(seed)
-    z = torch.randn((n, latent_dim), generator=generator)
-    samples = torch.cat([model.decode(z[i : i + 500]) for i in range(0, n, 500)])
-    sample_features, sample_probs = classify(classifier, samples)
-    reference_features, _ = classify(classifier, to_unit(reference))
-    metrics: dict[str, Any] = {
-        "samples": n,
-        "frechet_distance": frechet_distance(sample_features, reference_features),
-        "mnist_score": mnist_score(sample_probs),
-    }
-    if class_latents:
-        # How often the classifier agrees with the digit asked of /sample?digit=.
-        hits = 0
-        for label in range(10):
-            decoded = model.decode(sample_class(class_latents, label, 100, generator))
-            hits += int((classify(classifier, decoded)[1].argmax(1) == label).sum())
-        metrics["class_sampling_agreement"] = hits / 1000
-    return metrics
+def decode_all(model: Generative, z: Tensor, batch_size: int = 500) -> Tensor:
+    return torch.cat([model.decode(z[i : i + batch_size]) for i in range(0, len(z), batch_size)])
 
 
 @torch.no_grad()
-def reference_metrics(classifier: DigitClassifier, train: Tensor, val: Tensor) -> dict[str, float]:
-    """What real data scores: the floor for the Fréchet distance, the ceiling for the score."""
-    train_features, _ = classify(classifier, to_unit(train))
-    val_features, val_probs = classify(classifier, to_unit(val))
-    return {
-        "frechet_distance_train_vs_val": frechet_distance(train_features, val_features),
-        "mnist_score_val": mnist_score(val_probs),
-    }
+def nearest_distance_median(images: Tensor, train_images: Tensor) -> float:
+    """Median over `images` of the L2 pixel distance to the nearest training image ([0, 1])."""
+    train = train_images.flatten(1)
+    nearest = [
+        torch.cdist(images[i : i + 500].flatten(1), train).min(1).values
+        for i in range(0, len(images), 500)
+    ]
+    return float(torch.cat(nearest).median())
+
+
+class SampleJudge:
+    """Scores decoded samples against real digits with the classifier (the FID of MNIST)."""
+
+    def __init__(
+        self,
+        classifier: DigitClassifier,
+        train_pixels: Tensor,
+        val_pixels: Tensor,
+        samples: int = 5000,
+    ) -> None:
+        self.classifier, self.samples = classifier, samples
+        self.train_images = to_unit(train_pixels)
+        val_images = to_unit(val_pixels)
+        train_features, _ = classify(classifier, self.train_images)
+        self.val_features, val_probs = classify(classifier, val_images)
+        self.reference = {
+            "frechet_distance_train_vs_val": frechet_distance(train_features, self.val_features),
+            "mnist_score_val": mnist_score(val_probs),
+            "nearest_train_median_val": nearest_distance_median(val_images, self.train_images),
+        }
+
+    def judge(self, samples: Tensor) -> dict[str, float]:
+        features, probs = classify(self.classifier, samples)
+        return {
+            "frechet_distance": frechet_distance(features, self.val_features),
+            "mnist_score": mnist_score(probs),
+            "nearest_train_median": nearest_distance_median(samples, self.train_images),
+        }
+
+    def agreement(
+        self,
+        model: Generative,
+        classes: dict[str, GaussianMixture],
+        seed: int,
+        per_class: int = 200,
+    ) -> dict[str, Any]:
+        """How often the classifier reads the digit that /sample?digit= was asked for."""
+        generator = torch.Generator().manual_seed(seed)
+        per_digit = {}
+        for label, mixture in sorted(classes.items()):
+            decoded = model.decode(mixture.sample(per_class, generator))
+            predicted = classify(self.classifier, decoded)[1].argmax(1)
+            per_digit[label] = float((predicted == int(label)).float().mean())
+        mean = sum(per_digit.values()) / max(1, len(per_digit))
+        return {"mean": mean, "per_digit": per_digit, "samples_per_digit": per_class}
+
+
+@torch.no_grad()
+def sample_metrics(
+    model: Generative, judge: SampleJudge, priors: Priors, seed: int = 0
+) -> dict[str, Any]:
+    """Fréchet distance, MNIST score and distance to the training set of `judge.samples`
+    decoded samples, for each prior at each temperature, and the ?digit= agreement."""
+    n = judge.samples
+    by_prior: dict[str, Any] = {}
+    for name in priors.names:
+        prior: Prior = priors.get(name)
+        by_prior[name] = {}
+        for temperature in TEMPERATURES:
+            z = prior.sample(n, torch.Generator().manual_seed(seed), temperature)
+            by_prior[name][f"T={temperature}"] = judge.judge(decode_all(model, z))
+    metrics: dict[str, Any] = {"samples": n, "priors": by_prior, "reference": judge.reference}
+    if priors.classes:
+        per_class = max(1, n // 25)  # 200 per digit for the default 5,000
+        metrics["class_sampling_agreement"] = judge.agreement(
+            model, priors.classes, seed, per_class
+        )
+    return metrics
 
 
 def write_pictures(
-    model: Generative, pixels: Tensor, latent_dim: int, out_dir: Path, seed: int = 0
+    model: Generative, pixels: Tensor, priors: Priors, out_dir: Path, seed: int = 0
 ) -> list[Path]:
-    """reconstructions.png (originals on odd rows) and samples.png (8×8 prior samples)."""
-    generator = torch.Generator().manual_seed(seed)
+    """reconstructions.png (originals on odd rows) and samples-<prior>.png (8×8, T = 1)."""
     with torch.no_grad():
         originals = to_unit(pixels[:32])
         recon = model.decode(model.encode(originals)[0])
         paired = torch.stack([originals.view(4, 8, 1, 28, 28), recon.view(4, 8, 1, 28, 28)], 1)
-        samples = model.decode(torch.randn((64, latent_dim), generator=generator))
-    return [
-        save_grid(paired.reshape(64, 1, 28, 28), out_dir / "reconstructions.png", cols=8),
-        save_grid(samples, out_dir / "samples.png", cols=8),
-    ]
+        written = [save_grid(paired.reshape(64, 1, 28, 28), out_dir / "reconstructions.png", 8)]
+        for name in priors.names:
+            z = priors.get(name).sample(64, torch.Generator().manual_seed(seed))
+            written.append(save_grid(model.decode(z), out_dir / f"samples-{name}.png", cols=8))
+    return written
 
 
 def main(argv: list[str] | None = None) -> None:
-    from model.export import load_artifact  # only the CLI reads artifacts
+    from contract.artifact import load_artifact  # only the CLI reads artifacts
 
     parser = argparse.ArgumentParser(
-        prog="python -m model.evaluate",
+        prog="vae-evaluate",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("artifact", type=Path)
-    parser.add_argument("--data-dir", default="../shared/data/mnist")
-    parser.add_argument("--split", default="val-5k")
+    parser.add_argument("artifact", type=Path, help="the .pt artifact to evaluate")
+    parser.add_argument("--data-dir", required=True, help="IDX folder with the splits")
+    parser.add_argument("--split", default="val-5k", help="split to score (default: val-5k)")
+    parser.add_argument("--train-split", default="train-5k", help="for sample distances")
     parser.add_argument("--k", type=int, default=1000, help="importance samples (default 1000)")
     parser.add_argument("--limit", type=int, help="evaluate only the first N images")
     parser.add_argument(
         "--classifier", default="runs/classifier.pt", help="cache of the classifier"
     )
     parser.add_argument("--out", type=Path, default=Path("runs/eval"))
+    parser.add_argument("--samples", type=int, default=5000, help="samples per prior to judge")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    model, metadata = load_artifact(args.artifact)
+    artifact = load_artifact(args.artifact)
+    model, metadata = artifact.module, artifact.metadata
     pixels, _ = load_split(args.data_dir, args.split)
+    train_pixels, _ = load_split(args.data_dir, args.train_split)
     pixels = pixels[: args.limit]
     started = time.monotonic()
     report: dict[str, Any] = {"artifact": str(args.artifact), "split": args.split}
     report["likelihood"] = likelihood_metrics(
-        model, pixels, metadata["input_transform"], args.k, args.seed
+        model, pixels, metadata.input_transform, args.k, args.seed
     )
-    classifier = load_or_train_classifier(args.classifier, args.data_dir)
-    report["samples"] = sample_metrics(
-        model,
-        classifier,
-        pixels,
-        metadata["latent_dim"],
-        metadata.get("class_latents"),
-        seed=args.seed,
+    judge = SampleJudge(
+        load_or_train_classifier(args.classifier, args.data_dir), train_pixels, pixels, args.samples
     )
-    report["pictures"] = [
-        str(p) for p in write_pictures(model, pixels, metadata["latent_dim"], args.out, args.seed)
-    ]
+    report["samples"] = sample_metrics(model, judge, artifact.priors, seed=args.seed)
+    pictures = write_pictures(model, pixels, artifact.priors, args.out, args.seed)
+    report["pictures"] = [str(p) for p in pictures]
     report["seconds"] = round(time.monotonic() - started, 1)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "report.json").write_text(json.dumps(report, indent=2))

@@ -1,4 +1,4 @@
-"""The VAE of ../shared/seed/vae-notes.md: a Gaussian encoder, an N(0, I) prior and a decoder.
+"""The VAE of the design notes (docs/artifact.md): a Gaussian encoder, an N(0, I) prior, a decoder.
 
 Architecture, and why:
 - MNIST digits are small (28×28) and strongly local, so both halves are convolutional: two
@@ -88,7 +88,7 @@ class Decoder(nn.Module):
 
 
 class VAE(nn.Module):
-    """The whole model; its exported methods are the artifact contract of ../shared/DESIGN.md."""
+    """The whole model; its exported methods are the artifact contract of docs/artifact.md."""
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()

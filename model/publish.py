@@ -1,4 +1,4 @@
-"""After training: evaluate on the validation split, gather metadata, write the artifact."""
+"""After training: fit the priors, evaluate on the validation split, write the artifact."""
 
 from __future__ import annotations
 
@@ -8,13 +8,14 @@ from typing import Any
 
 import torch
 
+from contract.artifact import save_artifact
 from model.classifier import accuracy, load_or_train_classifier
 from model.config import TrainConfig
 from model.data import load_split
-from model.evaluate import likelihood_metrics, reference_metrics, sample_metrics, write_pictures
-from model.export import code_version, save_artifact, utc_now
-from model.latents import class_latent_stats
+from model.evaluate import SampleJudge, likelihood_metrics, sample_metrics, write_pictures
+from model.fit_prior import fit_artifact_priors
 from model.networks import VAE
+from model.provenance import code_version, utc_now
 
 
 def publish(
@@ -29,32 +30,35 @@ def publish(
     world_size: int,
     classifier_path: Path | None = None,
 ) -> Path:
-    """Evaluate `vae` on the val split and export it with the full metadata of DESIGN.md."""
-    train_pixels, train_labels = load_split(config.data_dir, config.train_split)
+    """Fit priors, evaluate `vae` on the val split and export it with its full metadata."""
+    train_pixels, _ = load_split(config.data_dir, config.train_split)
     val_pixels, val_labels = load_split(config.data_dir, config.val_split)
     out_dir = Path(config.out_dir)
     classifier = load_or_train_classifier(
         classifier_path or out_dir.parent / "classifier.pt", config.data_dir
     )
-    class_latents = class_latent_stats(vae, train_pixels, train_labels)
+    judge = SampleJudge(classifier, train_pixels, val_pixels, config.eval_samples)
+    priors, prior_info = fit_artifact_priors(
+        vae,
+        judge,
+        config.data_dir,
+        config.train_split,
+        config.val_split,
+        tuple(int(k) for k in config.prior_candidates.split(",")),
+        config.class_components,
+        tuple(config.prior_sources.split(",")),  # type: ignore[arg-type]
+        seed=config.seed,
+    )
     with torch.no_grad():
         metrics: dict[str, Any] = {
             "split": config.val_split,
             **likelihood_metrics(
                 vae, val_pixels, config.model.input_transform, k, seed=config.seed
             ),
-            **sample_metrics(
-                vae,
-                classifier,
-                val_pixels,
-                config.model.latent_dim,
-                class_latents,
-                seed=config.seed,
-            ),
-            **reference_metrics(classifier, train_pixels, val_pixels),
+            **sample_metrics(vae, judge, priors, seed=config.seed),
             "classifier_val_accuracy": accuracy(classifier, val_pixels, val_labels),
         }
-    write_pictures(vae, val_pixels, config.model.latent_dim, out_dir, seed=config.seed)
+    write_pictures(vae, val_pixels, priors, out_dir, seed=config.seed)
     channels, height, width = config.model.image_shape
     metadata = {
         "name": config.name,
@@ -75,6 +79,8 @@ def publish(
             "epochs": state["epoch"],
             "best_epoch": state["best_epoch"],
             "seconds": round(state["seconds"], 1),
+            "rollbacks": state.get("rollbacks", []),
+            "skipped_steps": state.get("skipped_steps", 0),
             "seed": config.seed,
             "device": device,
             "processes": world_size,
@@ -83,8 +89,8 @@ def publish(
         },
         "created": utc_now(),
         "torch_version": torch.__version__,
-        "class_latents": class_latents,
+        "priors": prior_info,
     }
-    target = save_artifact(vae, metadata, path)
+    target = save_artifact(vae, metadata, path, priors)
     (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
     return target

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import argparse
+import copy
 import dataclasses
 import math
 import shlex
@@ -21,12 +22,13 @@ from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
+from contract.bounds import kl_to_standard_normal, reparameterize
+from contract.transforms import apply_transform, encoder_input
 from model import distributed
 from model.config import ModelConfig, TrainConfig
-from model.data import apply_transform, encoder_input, load_split, random_shift
+from model.data import load_split, random_shift
 from model.distributed import Runtime
 from model.networks import GAUSSIAN_LOGVAR_MIN, VAE
-from model.objectives import kl_to_standard_normal, reparameterize
 
 
 class ElboObjective(nn.Module):
@@ -78,6 +80,62 @@ def variance_floor(config: TrainConfig, epoch: int) -> float:
     return (1.0 - progress) * math.log(0.01) + progress * GAUSSIAN_LOGVAR_MIN
 
 
+class GradientClipper:
+    """Clip the gradient norm at `factor` × its running mean, then step the optimizer.
+
+    A non-finite norm skips the step, so one bad batch cannot poison the weights. The running
+    mean (an EMA with a short warm-up) only learns from finite, unclipped norms.
+    """
+
+    def __init__(self, factor: float, decay: float = 0.99) -> None:
+        self.factor, self.decay = factor, decay
+        self.mean_norm, self.steps = 0.0, 0
+
+    def limit(self) -> float:
+        warm = self.steps >= 20 and self.factor > 0
+        return self.factor * self.mean_norm if warm else math.inf
+
+    def step(self, vae: VAE, optimizer: torch.optim.Optimizer) -> float:
+        """Returns the norm before clipping (inf or nan when the step was skipped)."""
+        norm = float(nn.utils.clip_grad_norm_(vae.parameters(), self.limit()))
+        if not math.isfinite(norm):
+            optimizer.zero_grad(set_to_none=True)
+            return norm
+        optimizer.step()
+        seen = min(norm, self.limit())
+        weight = max(1.0 - self.decay, 1.0 / (self.steps + 1))
+        self.mean_norm += weight * (seen - self.mean_norm)
+        self.steps += 1
+        return norm
+
+
+def is_spike(config: TrainConfig, val: float, state: dict[str, Any]) -> bool:
+    """The val negative ELBO rose more than `spike_nats` above the best: training diverged."""
+    rollbacks = len(state.get("rollbacks", []))
+    return (
+        config.spike_nats > 0
+        and state["epoch"] > config.kl_warmup_epochs
+        and rollbacks < config.max_rollbacks
+        and val > state["best_val"] + config.spike_nats
+    )
+
+
+def roll_back(
+    vae: VAE,
+    optimizer: torch.optim.Optimizer,
+    schedule: torch.optim.lr_scheduler.CosineAnnealingLR,
+    best_weights: dict[str, Tensor],
+    best_optimizer: dict[str, Any],
+) -> None:
+    """Back to the best epoch's weights and optimizer moments, at half the learning rate."""
+    vae.load_state_dict(best_weights)
+    optimizer.load_state_dict(best_optimizer)
+    for group in optimizer.param_groups:
+        group["lr"] *= 0.5
+    schedule.base_lrs = [lr * 0.5 for lr in schedule.base_lrs]
+    schedule.eta_min *= 0.5
+
+
 def kl_weight(config: TrainConfig, epoch: int) -> float:
     """Linear KL annealing from 0.1 to 1 over the warm-up epochs."""
     if config.kl_warmup_epochs <= 0:
@@ -106,19 +164,23 @@ def train(
     )
     state: dict[str, Any] = {"epoch": 0, "best_val": math.inf, "best_epoch": -1, "seconds": 0.0}
     best_weights = {k: v.detach().clone() for k, v in vae.state_dict().items()}
+    best_optimizer = copy.deepcopy(optimizer.state_dict())
     if resume is not None:
         checkpoint = torch.load(resume, map_location=runtime.device, weights_only=False)
         vae.load_state_dict(checkpoint["model"])
         optimizer.load_state_dict(checkpoint["optimizer"])
         schedule.load_state_dict(checkpoint["schedule"])
         best_weights, state = checkpoint["best_model"], checkpoint["state"]
+        best_optimizer = checkpoint.get("best_optimizer", optimizer.state_dict())
 
     transform = config.model.input_transform
+    clipper = GradientClipper(config.grad_clip)
     generator = torch.Generator().manual_seed(config.seed * 1000 + runtime.rank)
     started = time.monotonic() - state["seconds"]
     per_rank = len(train_pixels) // runtime.world_size  # equal shares keep DDP ranks in step
+    first_epoch = config.epochs if state.get("finished") else state["epoch"]
     progress = tqdm(
-        range(state["epoch"], config.epochs),
+        range(first_epoch, config.epochs),
         initial=state["epoch"],
         total=config.epochs,
         desc=config.name,
@@ -129,7 +191,7 @@ def train(
         generator.manual_seed(config.seed * 1000 + runtime.rank + 7919 * epoch)
         shuffled = torch.randperm(len(train_pixels), generator=torch.Generator().manual_seed(epoch))
         mine = shuffled[runtime.rank * per_rank : (runtime.rank + 1) * per_rank]
-        beta, sums = kl_weight(config, epoch), torch.zeros(3)
+        beta, sums, max_norm = kl_weight(config, epoch), torch.zeros(3), 0.0
         vae.logvar_min = variance_floor(config, epoch)
         for start in range(0, per_rank, config.batch_size):
             pixels = random_shift(
@@ -144,36 +206,54 @@ def train(
             loss = (beta * kl - log_lik).mean()
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            optimizer.step()
+            norm = clipper.step(vae, optimizer)
+            if not math.isfinite(norm):
+                state["skipped_steps"] = state.get("skipped_steps", 0) + 1
             sums += torch.tensor([loss.item() * len(x), kl.detach().sum().item(), len(x)])
+            max_norm = max(max_norm, norm) if math.isfinite(norm) else max_norm
         schedule.step()
         val = validation_elbo(vae, val_pixels, runtime, seed=config.seed + 1)
         state["epoch"], state["seconds"] = epoch + 1, time.monotonic() - started
         if val < state["best_val"]:
             state["best_val"], state["best_epoch"] = val, epoch
             best_weights = {k: v.detach().clone() for k, v in vae.state_dict().items()}
+            best_optimizer = copy.deepcopy(optimizer.state_dict())
+        elif is_spike(config, val, state):
+            # Every rank sees the same val figure, so all roll back together.
+            roll_back(vae, optimizer, schedule, best_weights, best_optimizer)
+            state.setdefault("rollbacks", []).append(
+                {"epoch": epoch, "val_neg_elbo": val, "back_to": state["best_epoch"]}
+            )
+            progress.write(
+                f"epoch {epoch}: val ELBO {-val:.1f} fell from {-state['best_val']:.1f}; "
+                f"rolled back to epoch {state['best_epoch']} and halved the learning rate"
+            )
         progress.set_postfix(
             loss=f"{sums[0] / sums[2]:.1f}",
             kl=f"{sums[1] / sums[2]:.1f}",
             val_elbo=f"{-val:.1f}",
             best=f"{-state['best_val']:.1f}",
+            grad=f"{clipper.mean_norm:.0f}/{max_norm:.0f}",
         )
-        if runtime.is_main:
-            out_dir.mkdir(parents=True, exist_ok=True)
-            torch.save(
-                {
-                    "config": config.to_dict(),
-                    "model": vae.state_dict(),
-                    "optimizer": optimizer.state_dict(),
-                    "schedule": schedule.state_dict(),
-                    "best_model": best_weights,
-                    "state": state,
-                },
-                out_dir / "last.pt",
-            )
         out_of_time = config.max_minutes is not None and state["seconds"] > 60 * config.max_minutes
         stalled = epoch - state["best_epoch"] >= config.patience
-        if distributed.broadcast_flag(runtime, out_of_time or stalled):
+        stop = distributed.broadcast_flag(runtime, out_of_time or stalled)
+        # Early-stopped or complete: resuming it only exports. (A run cut short by the time
+        # cap or a kill goes on training when resumed.)
+        state["finished"] = bool(stalled) or epoch + 1 == config.epochs
+        if runtime.is_main:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            checkpoint = {
+                "config": config.to_dict(),
+                "model": vae.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "schedule": schedule.state_dict(),
+                "best_model": best_weights,
+                "best_optimizer": best_optimizer,
+                "state": state,
+            }
+            torch.save(checkpoint, out_dir / "last.pt")
+        if stop:
             break
     progress.close()
     vae.load_state_dict(best_weights)

@@ -14,11 +14,11 @@ from app.codecs import Invert, image_to_tensor
 from app.deps import InvertQuery, OutputDep, ServedDep, SettingsDep
 from app.errors import InvalidInput
 from app.inputs import IMAGE_REQUEST_BODY, read_images
-from app.latent_math import bits_per_dim, score
 from app.openapi import IMAGE_ERRORS
 from app.rendering import PNG_RESPONSE
 from app.schemas import MAX_SEED, EncodeResponse, ImagesResponse, ScoreResponse
 from app.settings import Settings
+from contract.bounds import bits_per_dim, score_images
 
 router = APIRouter(tags=["analyse"], responses=IMAGE_ERRORS)
 SeedQuery = Annotated[int | None, Query(ge=0, le=MAX_SEED, description="seed for sampling")]
@@ -80,10 +80,8 @@ async def reconstruct(
     """decode(mean(x)) for each image: a PNG (grid) or JSON {model, images}."""
     model = served.model
     x = await _image_batch(request, served, settings, invert)
-    images = await served.worker.run(model, "forward", x)
-    return await served.renderer.render(
-        images, output, lambda encoded: {"model": model.name, "images": encoded}
-    )
+    encoded = await served.worker.run(model, "forward", x, output.encoder())
+    return output.respond(encoded, lambda images: {"model": model.name, "images": images})
 
 
 @router.post(
@@ -106,7 +104,11 @@ async def score_route(
         raise InvalidInput(f"k={k} is above the limit {settings.max_score_k} (VAE_MAX_SCORE_K)")
     used_seed = seed if seed is not None else secrets.randbelow(2**31)
     x = await _image_batch(request, served, settings, invert)
-    neg_elbo, nll = await served.worker.call(model, lambda: score(model, x, k, used_seed))
+    generator = torch.Generator().manual_seed(used_seed)
+    nll, neg_elbo = await served.worker.call(
+        model,
+        lambda: score_images(model.module, x.to(model.device), model.input_transform, k, generator),
+    )
     pixels = model.image_shape[0] * model.image_shape[1] * model.image_shape[2]
     bpd = bits_per_dim(nll, pixels).tolist() if model.input_transform == "dequantize" else None
     body = ScoreResponse(

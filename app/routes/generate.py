@@ -10,10 +10,11 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from app.artifacts import LoadedModel
 from app.codecs import decode_base64, image_to_tensor
 from app.deps import OutputDep, ServedDep, SettingsDep
 from app.errors import InvalidInput
-from app.latent_math import class_latents, interpolate, prior_latents
+from app.latent_math import interpolate
 from app.openapi import BODY_ERRORS
 from app.rendering import PNG_RESPONSE
 from app.schemas import (
@@ -22,6 +23,7 @@ from app.schemas import (
     DecodeRequest,
     InterpolateRequest,
     InterpolateResponse,
+    PriorName,
     SampleRequest,
     SampleResponse,
 )
@@ -43,6 +45,33 @@ def _latent_batch(vectors: list[list[float]], latent_dim: int, limit: int) -> to
     return torch.tensor(vectors, dtype=torch.float32)  # [N,D]
 
 
+def _draw(model: LoadedModel, request: SampleRequest, seed: int) -> tuple[torch.Tensor, str]:
+    """z [n,D] from the prior the request names, and the name of the prior used."""
+    generator = torch.Generator().manual_seed(seed)
+    priors = model.priors
+    if request.digit is not None:
+        if request.prior == "standard":
+            raise InvalidInput(
+                "digit= samples from the per-class fitted mixtures; leave prior unset "
+                "or use prior=fitted"
+            )
+        mixture = priors.classes.get(str(request.digit))
+        if mixture is None:
+            raise InvalidInput(
+                f"model {model.name!r} has no class prior for digit {request.digit}, "
+                "so digit= is not available"
+            )
+        return mixture.sample(request.n, generator, request.temperature), "class"
+    name = request.prior or priors.names[0]
+    try:
+        prior = priors.get(name)
+    except KeyError:
+        raise InvalidInput(
+            f"model {model.name!r} has no {name!r} prior; choose one of: {', '.join(priors.names)}"
+        ) from None
+    return prior.sample(request.n, generator, request.temperature), name
+
+
 async def _sample(
     served: ServedDep, request: SampleRequest, output: OutputDep, settings: Settings
 ) -> Response:
@@ -50,24 +79,14 @@ async def _sample(
     if request.n > settings.max_n:
         raise InvalidInput(f"n={request.n} is above the limit {settings.max_n} (VAE_MAX_N)")
     seed = request.seed if request.seed is not None else secrets.randbelow(2**31)
-    if request.digit is None:
-        z = prior_latents(request.n, model.latent_dim, seed, request.temperature)
-    else:
-        stats = model.class_latents.get(str(request.digit))
-        if stats is None:
-            raise InvalidInput(
-                f"model {model.name!r} has no class_latents for digit "
-                f"{request.digit}, so ?digit= is not available"
-            )
-        z = class_latents(stats, request.n, seed, request.temperature)
-    images = await served.worker.run(model, "decode", z)
-    return await served.renderer.render(
-        images,
-        output,
-        lambda encoded: SampleResponse(
-            model=model.name, seed=seed, latents=z.tolist(), images=encoded
+    z, prior = _draw(model, request, seed)
+    encoded = await served.worker.run(model, "decode", z, output.encoder())
+    return output.respond(
+        encoded,
+        lambda images: SampleResponse(
+            model=model.name, seed=seed, prior=prior, latents=z.tolist(), images=images
         ).model_dump(),
-        headers={"X-Seed": str(seed)},
+        headers={"X-Seed": str(seed), "X-Prior": prior},
     )
 
 
@@ -87,9 +106,14 @@ async def sample_get(
         float, Query(gt=0, le=MAX_TEMPERATURE, allow_inf_nan=False, description="prior scale")
     ] = 1.0,
     digit: Annotated[int | None, Query(ge=0, le=9, description="sample this digit class")] = None,
+    prior: Annotated[
+        PriorName | None,
+        Query(description="fitted (default when the model has one) or standard N(0, I)"),
+    ] = None,
 ) -> Response:
-    """Same seed, same device → the same bytes. The seed used is echoed in X-Seed."""
-    request = SampleRequest(n=n, seed=seed, temperature=temperature, digit=digit)
+    """Same seed, same device → the same bytes. The seed used is echoed in X-Seed, the prior
+    in X-Prior."""
+    request = SampleRequest(n=n, seed=seed, temperature=temperature, digit=digit, prior=prior)
     return await _sample(served, request, output, settings)
 
 
@@ -118,10 +142,8 @@ async def decode(
     """One [D] vector or a list of them → one PNG, a grid, or JSON {model, images}."""
     model = served.model
     z = _latent_batch(body.latents, model.latent_dim, settings.max_latents)
-    images = await served.worker.run(model, "decode", z)
-    return await served.renderer.render(
-        images, output, lambda encoded: {"model": model.name, "images": encoded}
-    )
+    encoded = await served.worker.run(model, "decode", z, output.encoder())
+    return output.respond(encoded, lambda images: {"model": model.name, "images": images})
 
 
 @router.post(
@@ -159,12 +181,10 @@ async def interpolate_route(
         )
         endpoints, _ = await served.worker.run(model, "encode", pictures)
     path = interpolate(endpoints[0], endpoints[1], body.steps, body.method)  # [S,D]
-    images = await served.worker.run(model, "decode", path)
-    return await served.renderer.render(
-        images,
-        output,
-        lambda encoded: InterpolateResponse(
-            model=model.name, latents=path.tolist(), images=encoded
+    encoded = await served.worker.run(model, "decode", path, output.encoder(strip=True))
+    return output.respond(
+        encoded,
+        lambda images: InterpolateResponse(
+            model=model.name, latents=path.tolist(), images=images
         ).model_dump(),
-        strip=True,
     )

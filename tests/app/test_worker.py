@@ -14,10 +14,10 @@ from torch import Tensor
 from app.artifacts import LoadedModel, load_artifact
 from app.errors import ModelFailure, QueueFull, RequestTimeout
 from app.metrics import Metrics
-from app.worker import DeviceWorker
+from app.worker import InferenceWorker
 from model.config import ModelConfig
 from model.networks import VAE
-from tests.conftest import tiny_metadata
+from tests.utils.artifacts import tiny_metadata
 
 CPU = torch.device("cpu")
 
@@ -41,10 +41,10 @@ def fragile(tmp_path_factory: pytest.TempPathFactory) -> LoadedModel:
     return load_artifact(path, CPU)
 
 
-def worker(metrics: Metrics, **overrides: float) -> DeviceWorker:
+def worker(metrics: Metrics, **overrides: float) -> InferenceWorker:
     options = {"queue_size": 64, "timeout_s": 10.0, "max_batch_size": 256, "max_wait_s": 0.05}
     options.update(overrides)
-    return DeviceWorker("cpu", metrics=metrics, **options)  # type: ignore[arg-type]
+    return InferenceWorker("cpu", metrics=metrics, **options)  # type: ignore[arg-type]
 
 
 def batch_sizes(metrics: Metrics) -> list[float]:

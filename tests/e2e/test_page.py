@@ -95,6 +95,17 @@ def test_sample_grid_loads_and_its_images_decode(page: WebDriver) -> None:
     assert "tiny" in page.find_element(By.ID, "model-summary").text
 
 
+def test_the_prior_selector_defaults_to_fitted_and_switches(page: WebDriver) -> None:
+    choices = page.find_element(By.ID, "sample-prior")
+    options = [o.get_attribute("value") for o in choices.find_elements(By.TAG_NAME, "option")]
+    assert options == ["fitted", "standard"]
+    assert wait_for(lambda: page.find_element(By.ID, "sample-prior-used").text == "fitted")
+    choices.find_element(By.CSS_SELECTOR, "option[value=standard]").click()
+    page.find_element(By.CSS_SELECTOR, "#sample-form button[type=submit]").click()
+    assert wait_for(lambda: page.find_element(By.ID, "sample-prior-used").text == "standard")
+    assert wait_for(lambda: all(w == 28 for w in decoded_images(page, "#sample-grid img")))
+
+
 def test_a_stroke_on_the_canvas_gives_a_reconstruction(page: WebDriver) -> None:
     canvas = page.find_element(By.ID, "draw-canvas")
     page.execute_script("arguments[0].scrollIntoView()", canvas)

@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 from pathlib import Path
 
 import httpx
 import torch
 from PIL import Image
 
-from model.export import save_artifact
+from contract.artifact import save_artifact
 from tests.app.conftest import digit_png
-from tests.conftest import tiny_metadata, tiny_vae
 from tests.e2e.conftest import Server, running, start
+from tests.utils.artifacts import (
+    prior_metadata,
+    tiny_metadata,
+    tiny_priors,
+    tiny_vae,
+    write_raw,
+)
 
 
 def png(data: bytes) -> Image.Image:
@@ -93,5 +100,30 @@ def test_no_artifacts_at_all(tmp_path: Path) -> None:
     server.process.wait(timeout=60)
     code, output = server.stop()
     assert code != 0
-    assert "no artifacts" in output
+    assert "holds no artifacts" in output
+    assert "VAE_WEIGHTS" in output
+    assert "Traceback" not in output
+
+
+def test_a_malformed_prior_stops_startup_in_one_line(tmp_path: Path) -> None:
+    priors = tiny_priors()
+    assert priors.fitted is not None
+    tensors = priors.to_tensors()
+    tensors["fitted"]["weights"] = tensors["fitted"]["weights"] * 3  # sums to 3, not 1
+    buffer = io.BytesIO()
+    torch.save(tensors, buffer)
+    metadata = {**tiny_metadata("bad-prior"), "format_version": 2, "priors": prior_metadata(priors)}
+    write_raw(
+        tiny_vae(), json.dumps(metadata), tmp_path / "bad.pt", **{"priors.pt": buffer.getvalue()}
+    )
+    server = start(tmp_path)
+    server.process.wait(timeout=60)
+    code, output = server.stop()
+    assert code != 0
+    lines = [line for line in output.splitlines() if "cannot start vae-serve" in line]
+    assert len(lines) >= 1
+    assert (
+        "bad.pt: malformed prior: fitted prior: weights must be non-negative and sum to 1"
+        in (lines[0])
+    )
     assert "Traceback" not in output

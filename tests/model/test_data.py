@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from model.data import apply_transform, load_split, random_shift, read_idx
+from contract.transforms import apply_transform
+from model.data import load_split, random_shift, read_idx
 
 
 def write_idx(path: Path, array: torch.Tensor) -> None:

@@ -1,5 +1,6 @@
 """Training end to end on small data: a smoke run with export, resume, and DDP with 2 processes."""
 
+import copy
 import math
 import os
 import subprocess
@@ -9,11 +10,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from model.classifier import train_classifier
+from contract.artifact import load_artifact
 from model.config import TrainConfig
-from model.export import load_artifact
 from model.networks import GAUSSIAN_LOGVAR_MIN
-from model.train import main, variance_floor
+from model.train import GradientClipper, is_spike, main, roll_back, variance_floor
+from tests.utils.artifacts import tiny_vae
 
 TINY = [
     "--limit",
@@ -28,14 +29,13 @@ TINY = [
     "64",
     "--kl-warmup-epochs",
     "1",
+    "--prior-candidates",
+    "1,2",
+    "--prior-sources",
+    "means",
+    "--eval-samples",
+    "300",
 ]
-
-
-@pytest.fixture(scope="module")
-def classifier_path(tmp_path_factory: pytest.TempPathFactory, mnist_dir: Path) -> Path:
-    path = tmp_path_factory.mktemp("classifier") / "classifier.pt"
-    torch.save(train_classifier(mnist_dir, epochs=1).state_dict(), path)
-    return path
 
 
 @pytest.mark.parametrize("likelihood", ["bernoulli", "gaussian"])
@@ -64,7 +64,9 @@ def test_one_epoch_smoke_run_exports_a_valid_artifact(
             str(classifier_path),
         ]
     )
-    module, metadata = load_artifact(artifact)
+    loaded = load_artifact(artifact)
+    module, metadata = loaded.module, loaded.metadata.as_json()
+    assert metadata["format_version"] == 2
     assert metadata["name"] == f"smoke-{likelihood}"
     assert metadata["dataset"] == {"name": "mnist", "split": "train-5k", "size": 256}
     assert metadata["metrics"]["k"] == 2
@@ -72,9 +74,16 @@ def test_one_epoch_smoke_run_exports_a_valid_artifact(
     assert metadata["metrics"]["nll"] <= metadata["metrics"]["neg_elbo"]
     assert ("bits_per_dim" in metadata["metrics"]) == (likelihood == "gaussian")
     assert metadata["training"]["command"].startswith("python -m model.train ")
-    assert sorted(metadata["class_latents"]) == [str(d) for d in range(10)]
+    assert "class_latents" not in metadata
+    assert sorted(loaded.priors.classes) == [str(d) for d in range(10)]
+    assert loaded.priors.names == ["fitted", "standard"]
+    table = metadata["priors"]["fitted"]["selection"]["table"]
+    assert [row["components"] for row in table] == [1, 2]
+    assert metadata["priors"]["fitted"]["components"] in (1, 2)
+    assert set(metadata["metrics"]["priors"]) == {"fitted", "standard"}
     assert module.decode(torch.zeros(2, 4)).shape == (2, 1, 28, 28)
-    assert (tmp_path / "run" / "samples.png").is_file()
+    assert (tmp_path / "run" / "samples-fitted.png").is_file()
+    assert (tmp_path / "run" / "samples-standard.png").is_file()
 
 
 def test_variance_floor_warms_up_and_ships_at_the_principled_floor(
@@ -153,3 +162,47 @@ def test_distributed_data_parallel_with_two_gloo_processes(tmp_path: Path, mnist
     checkpoint = torch.load(run / "last.pt", weights_only=False)
     assert checkpoint["state"]["epoch"] == 2
     assert checkpoint["config"]["limit"] == 256
+
+
+def test_gradient_clipper_clips_outliers_and_skips_non_finite_steps() -> None:
+    vae = tiny_vae()
+    optimizer = torch.optim.SGD(vae.parameters(), lr=0.0)
+    clipper = GradientClipper(factor=5.0)
+
+    def step_with_gradient(scale: float) -> float:
+        for parameter in vae.parameters():
+            parameter.grad = torch.full_like(parameter, scale)
+        norm = clipper.step(vae, optimizer)
+        return norm
+
+    for _ in range(30):
+        step_with_gradient(1.0)
+    typical = clipper.mean_norm
+    norm = step_with_gradient(1000.0)  # a spike: clipped to 5x the running mean
+    assert norm > 100 * typical
+    clipped = torch.cat([p.grad.flatten() for p in vae.parameters()]).norm()
+    assert float(clipped) == pytest.approx(5.0 * typical, rel=1e-3)
+    before = [p.detach().clone() for p in vae.parameters()]
+    assert not math.isfinite(step_with_gradient(float("nan")))
+    assert all(torch.equal(a, b) for a, b in zip(before, vae.parameters(), strict=True))
+
+
+def test_a_spike_rolls_back_to_the_best_weights_at_half_the_rate() -> None:
+    config = TrainConfig(spike_nats=200.0, kl_warmup_epochs=2, max_rollbacks=1)
+    state: dict[str, object] = {"epoch": 5, "best_val": -2700.0}
+    assert not is_spike(config, -2600.0, state)
+    assert is_spike(config, -400.0, state)
+    assert not is_spike(config, -400.0, {**state, "epoch": 1})  # still in the KL warm-up
+    assert not is_spike(config, -400.0, {**state, "rollbacks": [{}]})  # out of rollbacks
+    vae = tiny_vae()
+    optimizer = torch.optim.AdamW(vae.parameters(), lr=1e-3)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=10, eta_min=1e-4)
+    best = {k: v.clone() for k, v in vae.state_dict().items()}
+    best_optimizer = copy.deepcopy(optimizer.state_dict())
+    with torch.no_grad():
+        for parameter in vae.parameters():
+            parameter.add_(1.0)  # the diverged weights
+    roll_back(vae, optimizer, schedule, best, best_optimizer)
+    assert all(torch.equal(vae.state_dict()[k], v) for k, v in best.items())
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(5e-4)
+    assert schedule.eta_min == pytest.approx(5e-5)

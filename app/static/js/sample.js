@@ -1,4 +1,5 @@
-// Sample: a grid of prior samples with seed, n, temperature and an optional digit class.
+// Sample: a grid of prior samples with seed, n, temperature, the prior (fitted by default) and
+// an optional digit class.
 import { api, pngImage } from "./api.js";
 
 const $ = (id) => document.getElementById(id);
@@ -9,9 +10,11 @@ async function sample(newSeed = false) {
     query: {
       format: "json", n: $("sample-n").value, seed: $("sample-seed").value,
       temperature: $("sample-temperature").value, digit: $("sample-digit").value,
+      prior: $("sample-digit").value ? "" : $("sample-prior").value,
     },
   });
   $("sample-seed-used").value = body.seed;
+  $("sample-prior-used").value = body.prior;
   $("sample-grid").replaceChildren(...body.images.map((image, i) => pngImage(image, `sample ${i + 1}`)));
 }
 
@@ -22,8 +25,11 @@ export function setupSample(onModelChange) {
   });
   $("sample-again").addEventListener("click", () => sample(true).catch(() => {}));
   onModelChange((model) => {
-    const digits = Object.keys(model.class_latents || {}).sort();
+    const digits = model.digits || [];
     $("sample-digit").replaceChildren(new Option("any", ""), ...digits.map((d) => new Option(d, d)));
+    // The model's priors, its default first: "fitted" when the artifact has one.
+    const priors = model.sample_priors || ["standard"];
+    $("sample-prior").replaceChildren(...priors.map((p) => new Option(p, p)));
     sample().catch(() => {});
   });
 }

@@ -1,0 +1,98 @@
+"""metadata.json, as one pydantic model: the only validator of an artifact's metadata."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
+
+from contract.transforms import Transform
+from contract.versions import SUPPORTED_FORMAT_VERSIONS
+
+
+class DatasetInfo(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    name: str
+    split: str
+    size: Annotated[int, Field(ge=0)]
+
+
+class ClassStats(BaseModel):
+    """Format 1's per-class statistics of the encoder means (a diagonal Gaussian)."""
+
+    mean: list[float]
+    var: list[Annotated[float, Field(ge=0)]]
+
+
+class PriorInfo(BaseModel):
+    """How a fitted mixture in priors.pt was made; its tensors live in that file."""
+
+    model_config = ConfigDict(extra="allow")
+    components: PositiveInt = Field(description="K of the mixture (per class for `class`)")
+    covariance: str = "full"
+    fitted_on: str = Field(description="which codes, e.g. 'encoder means of train-5k'")
+    labels: list[str] | None = Field(None, description="the classes, for the `class` prior")
+
+
+class ArtifactMetadata(BaseModel):
+    """Everything the service learns about a model besides its methods (docs/artifact.md)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    format_version: int
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    description: str
+    image_shape: tuple[PositiveInt, PositiveInt, PositiveInt]
+    latent_dim: PositiveInt
+    likelihood: str
+    input_transform: Transform
+    dataset: DatasetInfo
+    metrics: dict[str, Any]
+    training: dict[str, Any]
+    created: str
+    torch_version: str
+    # Format 1 only: a diagonal Gaussian per class, for /sample?digit=.
+    class_latents: dict[str, ClassStats] | None = None
+    # Format 2: what priors.pt holds, by prior name ("fitted", "class").
+    priors: dict[str, PriorInfo] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def known_version(cls, raw: Any) -> Any:
+        """An unknown version is the whole story: the other keys may mean anything there."""
+        version = raw.get("format_version") if isinstance(raw, dict) else None
+        if version not in SUPPORTED_FORMAT_VERSIONS:
+            raise ValueError(
+                f"unknown format_version {version!r} "
+                f"(this code reads {list(SUPPORTED_FORMAT_VERSIONS)})"
+            )
+        return raw
+
+    @model_validator(mode="after")
+    def consistent(self) -> ArtifactMetadata:
+        for label, stats in (self.class_latents or {}).items():
+            if len(stats.mean) != self.latent_dim or len(stats.var) != self.latent_dim:
+                raise ValueError(f"class_latents[{label!r}] must hold mean and var of length D")
+        if self.priors and self.format_version < 2:
+            raise ValueError("fitted priors need format_version 2")
+        unknown = sorted(set(self.priors) - {"fitted", "class"})
+        if unknown:
+            raise ValueError(f"unknown prior(s) {unknown}; known: fitted, class")
+        return self
+
+    def as_json(self) -> dict[str, Any]:
+        """The metadata as plain JSON values, extra keys included."""
+        return self.model_dump(mode="json", exclude_none=True, exclude_defaults=False)
+
+
+def validation_summary(error: Exception) -> str:
+    """A pydantic ValidationError as one line: 'latent_dim: Input should be ...; ...'."""
+    errors = getattr(error, "errors", None)
+    if errors is None:
+        return str(error)
+    parts = []
+    for item in errors():
+        where = ".".join(str(p) for p in item.get("loc", ())) or "metadata"
+        message = str(item.get("msg", "invalid")).removeprefix("Value error, ")
+        parts.append(f"{where}: {message}" if where != "metadata" else message)
+    return "; ".join(parts)

@@ -1,0 +1,43 @@
+"""The evaluation CLI's figures and the service's /score come from the same code."""
+
+import io
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from contract.artifact import load_artifact
+from model.data import load_split
+from model.evaluate import likelihood_metrics
+from tests.app.conftest import make_client, wait_ready
+
+
+@pytest.mark.parametrize(
+    ("name", "transform"), [("tiny", "binarize"), ("tiny-gauss", "dequantize")]
+)
+def test_score_route_and_evaluation_agree_for_the_same_seed_and_k(
+    weights_dir: Path, mnist_dir: Path, name: str, transform: str
+) -> None:
+    pixels, _ = load_split(mnist_dir, "val-5k")
+    pixels = pixels[:3]
+    module = load_artifact(weights_dir / f"{name}.pt").module
+    evaluated = likelihood_metrics(module, pixels, transform, k=50, seed=7)
+
+    def png(index: int) -> bytes:
+        out = io.BytesIO()
+        Image.fromarray(pixels[index, 0].numpy()).save(out, format="PNG")
+        return out.getvalue()
+
+    with make_client(weights_dir) as client:
+        wait_ready(client)
+        response = client.post(
+            "/score",
+            params={"model": name, "k": 50, "seed": 7, "invert": "false"},
+            files=[("file", (f"{i}.png", png(i), "image/png")) for i in range(3)],
+        )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert sum(body["nll"]) / 3 == pytest.approx(evaluated["nll"], rel=1e-6)
+    assert sum(body["neg_elbo"]) / 3 == pytest.approx(evaluated["neg_elbo"], rel=1e-6)
+    if transform == "dequantize":
+        assert sum(body["bits_per_dim"]) / 3 == pytest.approx(evaluated["bits_per_dim"], rel=1e-6)
