@@ -11,12 +11,13 @@ from typing import Literal
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from app.errors import BadImage, InvalidInput, PayloadTooLarge
 
 Invert = Literal["auto", "true", "false"]
-# Pillow's own bomb check is a second line of defence; ours (max_pixels) runs first.
+# Pillow's own bomb check is off: ours (max_pixels, a 413 before decoding) replaces it, and
+# Pillow's would only warn or raise its own error type for sizes our limit may allow.
 Image.MAX_IMAGE_PIXELS = None
 
 
@@ -69,6 +70,21 @@ def _should_invert(grey: np.ndarray, invert: Invert) -> bool:
     return float(border.mean()) > 127.5
 
 
+def _fit(picture: Image.Image, width: int, height: int) -> Image.Image:
+    """Resize to fit width×height keeping the aspect ratio, centred on black. Each side keeps
+    at least one pixel, so a 200×2 or 1×10000 image becomes a thin line, not an error
+    (ImageOps.pad rounds the short side to 0 px there)."""
+    ratio = min(width / picture.width, height / picture.height)
+    size = (
+        max(1, min(width, round(picture.width * ratio))),
+        max(1, min(height, round(picture.height * ratio))),
+    )
+    resized = picture.resize(size, Image.Resampling.LANCZOS)
+    canvas = Image.new("L", (width, height), 0)
+    canvas.paste(resized, ((width - size[0]) // 2, (height - size[1]) // 2))
+    return canvas
+
+
 def image_to_tensor(
     data: bytes, shape: tuple[int, int, int], max_pixels: int, invert: Invert = "auto"
 ) -> torch.Tensor:
@@ -80,7 +96,7 @@ def image_to_tensor(
         grey = 255 - grey
     picture = Image.fromarray(grey)  # uint8 [H,W] → mode L
     if picture.size != (width, height):
-        picture = ImageOps.pad(picture, (width, height), method=Image.Resampling.LANCZOS, color=0)
+        picture = _fit(picture, width, height)
     pixels = torch.from_numpy(np.asarray(picture, dtype=np.float32) / 255.0)  # [H,W]
     return pixels.unsqueeze(0).expand(channels, height, width).contiguous()
 
@@ -95,18 +111,36 @@ def decode_base64(text: str) -> bytes:
         raise BadImage("an image is not valid base64") from None
 
 
+def to_uint8(images: torch.Tensor) -> np.ndarray:
+    """[N,C,H,W] in [0, 1] → uint8 levels, rounded half to even (as torch.round does)."""
+    array = images.detach().cpu().float().numpy()
+    return np.rint(np.clip(array, 0.0, 1.0) * 255.0).astype(np.uint8)
+
+
+def _grey_or_rgb(pixels: np.ndarray) -> np.ndarray:
+    """One uint8 image [C,H,W] → [H,W] or [H,W,C], as Pillow takes it."""
+    return pixels[0] if pixels.shape[0] == 1 else np.ascontiguousarray(pixels.transpose(1, 2, 0))
+
+
 def tile(images: torch.Tensor, cols: int | None = None) -> np.ndarray:
-    """[N,C,H,W] in [0, 1] → one uint8 grid [rows·H, cols·W(, C)], row-major, no gaps."""
-    n, channels, height, width = images.shape
+    """[N,C,H,W] in [0, 1] → one uint8 grid [rows·H, cols·W(, C)], row-major, no gaps.
+
+    numpy, not torch: for the common single 28×28 image, each torch op's dispatch costs more
+    than the arithmetic, and this runs once per request.
+    """
+    pixels = to_uint8(images)  # [N,C,H,W]
+    n, channels, height, width = pixels.shape
     cols = max(1, min(cols or math.ceil(math.sqrt(n)), n))
     rows = math.ceil(n / cols)
-    pixels = (images.detach().float().cpu().clamp(0, 1) * 255).round().to(torch.uint8)
-    canvas = torch.zeros((rows * cols, channels, height, width), dtype=torch.uint8)
-    canvas[:n] = pixels
-    # [rows,cols,C,H,W] → [rows,H,cols,W,C] → [rows·H, cols·W, C]
-    arranged = canvas.view(rows, cols, channels, height, width).permute(0, 3, 1, 4, 2)
-    grid: np.ndarray = arranged.reshape(rows * height, cols * width, channels).numpy()
-    return grid[:, :, 0] if channels == 1 else grid
+    if n == 1:
+        return _grey_or_rgb(pixels[0])
+    else:
+        canvas = np.zeros((rows * cols, channels, height, width), dtype=np.uint8)
+        canvas[:n] = pixels
+        # [rows,cols,C,H,W] → [rows,H,cols,W,C] → [rows·H, cols·W, C]
+        arranged = canvas.reshape(rows, cols, channels, height, width).transpose(0, 3, 1, 4, 2)
+        grid = arranged.reshape(rows * height, cols * width, channels)
+    return np.ascontiguousarray(grid[:, :, 0] if channels == 1 else grid)
 
 
 def png_bytes(grid: np.ndarray, scale: int = 1) -> bytes:
@@ -131,5 +165,6 @@ def images_to_png(images: torch.Tensor, cols: int | None = None, scale: int = 1)
 def images_to_base64(images: torch.Tensor, scale: int = 1) -> list[str]:
     """Each image as its own base64 PNG (no data: prefix), for JSON responses."""
     return [
-        base64.b64encode(png_bytes(tile(image[None]), scale)).decode("ascii") for image in images
+        base64.b64encode(png_bytes(_grey_or_rgb(pixels), scale)).decode("ascii")
+        for pixels in to_uint8(images)
     ]

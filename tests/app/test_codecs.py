@@ -114,3 +114,13 @@ def test_png_is_8_bit_grey_and_upscaled() -> None:
     image = Image.open(io.BytesIO(png))
     assert image.mode == "L"
     assert image.size == (168, 168)
+
+
+def test_an_elongated_image_becomes_a_centred_line() -> None:
+    out = io.BytesIO()
+    Image.new("L", (200, 2), 255).save(out, format="PNG")
+    x = image_to_tensor(out.getvalue(), (1, 28, 28), 10**6, invert="false")
+    assert x.shape == (1, 28, 28)
+    inked_rows = (x[0].sum(1) > 0).nonzero().flatten().tolist()
+    assert inked_rows == [13]  # one row of ink, in the middle
+    assert float(x[0, 13].min()) > 0.9

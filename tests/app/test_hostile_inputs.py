@@ -74,6 +74,8 @@ IMAGE_CASES: list[tuple[str, Callable[[], bytes], str, int]] = [
     ("PNG with a wrong Content-Type", digit_png, "text/plain", 415),
     ("PNG as octet-stream", digit_png, "application/octet-stream", 200),
     ("no Content-Type", digit_png, "", 415),
+    ("elongated 200x2", lambda: encoded(Image.new("L", (200, 2), 255)), PNG, 200),
+    ("elongated 1x10000", lambda: encoded(Image.new("L", (1, 10000), 255)), PNG, 200),
 ]
 
 
@@ -171,3 +173,16 @@ def test_hostile_queries(client: TestClient, query: str, status: int) -> None:
 def test_wrong_method_and_unknown_route(client: TestClient) -> None:
     assert client.get("/decode").status_code == 405
     assert client.get("/nowhere").status_code == 404
+
+
+@pytest.mark.parametrize("size", [(200, 2), (1, 10000), (2, 200)])
+def test_elongated_images_are_fitted_on_every_image_route(
+    client: TestClient, size: tuple[int, int]
+) -> None:
+    """The short side keeps one pixel (it used to round to 0 px and give a 500)."""
+    line = encoded(Image.new("L", size, 255))
+    for path in ("/encode", "/reconstruct", "/score"):
+        response = client.post(path, content=line, headers={"Content-Type": PNG})
+        assert response.status_code == 200, (path, response.text)
+    strip = client.post("/interpolate", json={"images": [b64(line), b64(digit_png())], "steps": 3})
+    assert strip.status_code == 200, strip.text
