@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test lint typecheck check train clean
+.PHONY: serve test lint typecheck check train bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,13 +25,19 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check app model tests bench scripts
-	$(BIN)/ruff format --check app model
+	$(BIN)/ruff check app model contract tests bench scripts
+	$(BIN)/ruff format --check app model contract
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
 check: lint typecheck test
+
+# Throughput against the peers, with wrk (by hand; a few minutes). Installs wrk when missing.
+bench: $(STAMP)
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python -m bench.run
 
 # Retrain the shipped artifacts (about 15 minutes each on 2 CPU cores, plus evaluation).
 train: $(STAMP)

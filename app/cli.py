@@ -28,6 +28,7 @@ def main() -> None:
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
+        workers=settings.workers,
         timeout_graceful_shutdown=20,
         access_log=False,  # app.middleware logs one structured line per request instead
     )

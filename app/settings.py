@@ -23,6 +23,10 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     log_level: str = "info"
+    workers: int = Field(
+        1, ge=1, le=64, description="server processes, each with its own copy of the models"
+    )
+    access_log: bool = Field(True, description="one JSON log line per request (at info level)")
 
     max_n: int = Field(64, ge=1, description="most samples per /sample request")
     max_steps: int = Field(64, ge=2, description="most images in an interpolation")
@@ -39,7 +43,6 @@ class Settings(BaseSettings):
     max_wait_ms: float = Field(
         2.0, ge=0, le=1000, description="how long a batch waits for more requests; 0: no wait"
     )
-    png_threads: int = Field(2, ge=1, le=64, description="threads that encode PNG and JSON")
     torch_threads: int | None = Field(
         None,
         ge=1,

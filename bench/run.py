@@ -1,36 +1,44 @@
-"""Throughput benchmark: the real server vs the HTTP and compute ceilings (run by hand).
+"""Throughput benchmark: vae-serve against the servers a user would pick instead (run by hand).
 
-    python -m bench.run                 # shipped weights, CPU, prints a table and JSON lines
-    python -m bench.run --quick         # fewer concurrency levels, for a smoke check
+    make bench                                  # the full table: every row, 2 rounds
+    python -m bench.run --quick                 # 1 round, 3-second windows
+    python -m bench.run --variant nolog:VAE_ACCESS_LOG=false --variant wait2:VAE_MAX_WAIT_MS=2
 
-Starts uvicorn (the shipped weights) and the bare ceiling app as separate processes on
-loopback, drives them with a closed-loop load generator from this process, and measures the
-raw model's decode in-process for the compute ceiling.
+All servers serve the same artifact (weights/mnist-bernoulli.pt) on loopback, one at a time,
+and wrk drives them (`bench.wrk`). Peers: a bare FastAPI endpoint returning a fixed PNG (the
+HTTP ceiling), a naive FastAPI app (decode and PNG in the thread pool), and LitServe with one
+worker, with and without its batching. Each row's ratio compares ours with the best peer (the
+bare ceiling is not a peer). The raw in-process compute ceiling (decode plus PNG) is measured
+too. Every figure is a median over rounds; only ratios within one run mean anything on a
+shared machine.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import io
 import json
 import os
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 import torch
+from PIL import Image
 
-from bench.load import Result, measure
+from bench.wrk import Request, WrkResult, require_wrk, run_wrk
 
 REPO = Path(__file__).resolve().parents[1]
+WEIGHTS = REPO / "weights" / "mnist-bernoulli.pt"
 
 
 def free_port() -> int:
@@ -39,11 +47,47 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@contextmanager
-def serve(app: str, env: dict[str, str]) -> Iterator[tuple[str, int]]:
-    """uvicorn APP on a free port with the same settings for ours and the ceiling."""
-    port = free_port()
-    command = [
+@dataclass(frozen=True)
+class Server:
+    """How to start one server on a port, and what it answers."""
+
+    name: str
+    command: list[str]  # "{port}" is replaced
+    env: dict[str, str] = field(default_factory=dict)
+    peer: bool = True  # counts for "the best peer"
+    rows: tuple[str, ...] = ()  # which ROWS it serves
+
+
+def png_digit() -> bytes:
+    out = io.BytesIO()
+    canvas = Image.new("L", (28, 28), 0)
+    canvas.paste(255, (12, 5, 16, 23))  # a "1"
+    canvas.save(out, format="PNG")
+    return out.getvalue()
+
+
+LATENTS_64 = json.dumps(
+    {"latents": torch.randn(64, 32, generator=torch.Generator().manual_seed(0)).tolist()}
+).encode()
+# row name → (request for our API and the naive peer, connections)
+ROWS: dict[str, tuple[Request, int]] = {
+    "/sample n=1 PNG, C=1": (Request("/sample?n=1"), 1),
+    "/sample n=1 PNG, C=32": (Request("/sample?n=1"), 32),
+    "/sample n=1 PNG, C=64": (Request("/sample?n=1"), 64),
+    "/sample n=64 grid PNG, C=8": (Request("/sample?n=64"), 8),
+    "/encode one PNG, C=32": (Request("/encode", "POST", png_digit(), "image/png"), 32),
+    "/decode 64 latents JSON, C=8": (
+        Request("/decode?format=json", "POST", LATENTS_64, "application/json"),
+        8,
+    ),
+}
+SAMPLE_ROWS = tuple(name for name in ROWS if name.startswith("/sample n=1"))
+# LitServe serves POST only.
+LIT_SAMPLE = Request("/sample", "POST", b'{"n": 1}', "application/json")
+
+
+def uvicorn(app: str) -> list[str]:
+    return [
         sys.executable,
         "-m",
         "uvicorn",
@@ -51,165 +95,255 @@ def serve(app: str, env: dict[str, str]) -> Iterator[tuple[str, int]]:
         "--host",
         "127.0.0.1",
         "--port",
-        str(port),
+        "{port}",
         "--log-level",
         "warning",
         "--no-access-log",
     ]
-    process = subprocess.Popen(command, cwd=REPO, env={**os.environ, **env})
+
+
+def servers(variants: list[tuple[str, dict[str, str]]]) -> list[Server]:
+    weights = {"VAE_BENCH_WEIGHTS": str(WEIGHTS)}
+    ours_env = {"VAE_WEIGHTS": str(WEIGHTS), "VAE_DEVICE": "cpu", "VAE_HOST": "127.0.0.1"}
+    ours = [
+        Server(
+            f"vae-serve{'' if not name else ' ' + name}",
+            [sys.executable, "-m", "app.cli"],
+            {**ours_env, **env},
+            peer=False,
+            rows=tuple(ROWS),
+        )
+        for name, env in [("", {}), *variants]
+    ]
+    return [
+        Server(
+            "bare FastAPI (fixed PNG)",
+            uvicorn("bench.peers.bare:app"),
+            peer=False,
+            rows=SAMPLE_ROWS,
+        ),
+        Server("naive FastAPI", uvicorn("bench.peers.naive:app"), weights, rows=tuple(ROWS)),
+        Server(
+            "LitServe",
+            [sys.executable, "-m", "bench.peers.lit", "{port}"],
+            {**weights, "VAE_BENCH_BATCH": "1"},
+            rows=SAMPLE_ROWS,
+        ),
+        Server(
+            "LitServe batch 32",
+            [sys.executable, "-m", "bench.peers.lit", "{port}"],
+            {**weights, "VAE_BENCH_BATCH": "32"},
+            rows=SAMPLE_ROWS,
+        ),
+        *ours,
+    ]
+
+
+@contextmanager
+def started(server: Server) -> Iterator[tuple[str, int]]:
+    port = free_port()
+    command = [part.replace("{port}", str(port)) for part in server.command]
+    env = {**os.environ, **server.env, "VAE_PORT": str(port), "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(
+        command,
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120
     while True:
         try:
-            probe = "/readyz" if app == "app.main:app" else "/sample"
-            if httpx.get(url + probe, timeout=1).status_code == 200:
+            if httpx.get(url + "/readyz", timeout=1).status_code == 200:
                 break
         except httpx.TransportError:
             pass
         if time.monotonic() > deadline or process.poll() is not None:
-            process.kill()
-            raise RuntimeError(f"{app} did not start")
-        time.sleep(0.1)
+            os.killpg(process.pid, signal.SIGKILL)
+            raise RuntimeError(f"{server.name} did not start: {process.stderr.read()[-2000:]!r}")  # type: ignore[union-attr]
+        time.sleep(0.2)
     try:
         yield url, process.pid
     finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=30)
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
 
 
-def compute_ceiling(weights: Path, rows: int, seconds: float = 5.0) -> float:
-    """Raw decode calls per second of `rows` latents, in-process, no HTTP."""
-    module = torch.jit.load(str(weights), map_location="cpu")
-    z = torch.randn(rows, 32)
-    with torch.inference_mode():
-        for _ in range(5):
-            module.decode(z)
-        calls, started = 0, time.perf_counter()
-        while time.perf_counter() - started < seconds:
-            module.decode(z)
-            calls += 1
-    return calls / (time.perf_counter() - started)
+def rss_mib(pid: int) -> float:
+    """Resident memory of a process and its children (uvicorn workers, LitServe's)."""
+    total = 0.0
+    for task in [pid, *children(pid)]:
+        for line in Path(f"/proc/{task}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1]) / 1024
+    return total
 
 
-def batch_stats(url: str) -> tuple[float, float]:
-    """(batches, rows) so far, from the server's own metrics."""
-    text = httpx.get(url + "/metrics", timeout=10).text
-    values = {
-        line.split(" ")[0]: float(line.split(" ")[1])
-        for line in text.splitlines()
-        if line.startswith("vae_batch_size_count") or line.startswith("vae_batch_size_sum")
+def children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(stat[1]) == pid:
+                found += [int(entry.name), *children(int(entry.name))]
+    return found
+
+
+def compute_ceiling(seconds: float = 3.0) -> dict[str, float]:
+    """In-process, no HTTP: decode plus PNG per image (batches of 32), and for 64 images."""
+    sys.path.insert(0, str(REPO))
+    from app.codecs import images_to_base64, images_to_png
+
+    module = torch.jit.load(str(WEIGHTS), map_location="cpu").eval()
+
+    def rate(rows: int, encode: Any) -> float:
+        z = torch.randn(rows, 32)
+        calls, begun = 0, time.perf_counter()
+        with torch.inference_mode():
+            while time.perf_counter() - begun < seconds:
+                images = module.decode(z)
+                encode(images)
+                calls += 1
+        return calls / (time.perf_counter() - begun)
+
+    per_image = rate(32, lambda images: [images_to_png(image[None]) for image in images])
+    return {
+        "images_per_s_decode_png_batch32": 32 * per_image,
+        "decode64_json_per_s": rate(64, images_to_base64),
     }
-    return values.get("vae_batch_size_count", 0.0), values.get("vae_batch_size_sum", 0.0)
+
+
+def measure(args: argparse.Namespace, variants: list[tuple[str, dict[str, str]]]) -> dict[str, Any]:
+    results: dict[tuple[str, str], list[WrkResult]] = {}
+    memory: dict[str, float] = {}
+    for _ in range(args.rounds):
+        for server in servers(variants):
+            with started(server) as (url, pid):
+                for row in server.rows:
+                    request, connections = ROWS[row]
+                    if server.name.startswith("LitServe"):
+                        request = LIT_SAMPLE
+                    run_wrk(url, request, connections, 1)  # warm-up
+                    result = run_wrk(url, request, connections, args.seconds)
+                    results.setdefault((server.name, row), []).append(result)
+                    if row.endswith("C=64"):
+                        memory[server.name] = max(memory.get(server.name, 0.0), rss_mib(pid))
+                    print(
+                        f"{server.name:<28} {row:<30} {result.rps:9.0f} req/s "
+                        f"p50 {result.p50_ms:7.2f} p99 {result.p99_ms:8.2f} err {result.errors}",
+                        file=sys.stderr,
+                    )
+    return {"results": results, "memory": memory, "compute": compute_ceiling()}
+
+
+def median(results: list[WrkResult]) -> dict[str, float]:
+    return {
+        "rps": statistics.median(r.rps for r in results),
+        "p50_ms": statistics.median(r.p50_ms for r in results),
+        "p99_ms": statistics.median(r.p99_ms for r in results),
+        "errors": sum(r.errors for r in results),
+    }
+
+
+def report(
+    measured: dict[str, Any], variants: list[tuple[str, dict[str, str]]]
+) -> list[dict[str, Any]]:
+    results = measured["results"]
+    names = [server.name for server in servers(variants)]
+    peers = [server.name for server in servers(variants) if server.peer]
+    rows = []
+    for row in ROWS:
+        best_peer = max(
+            (median(results[(p, row)])["rps"] for p in peers if (p, row) in results), default=0.0
+        )
+        for name in names:
+            if (name, row) not in results:
+                continue
+            figures = median(results[(name, row)])
+            rows.append(
+                {
+                    "row": row,
+                    "server": name,
+                    **{k: round(v, 2) for k, v in figures.items()},
+                    "ratio_to_best_peer": round(figures["rps"] / best_peer, 2)
+                    if best_peer
+                    else None,
+                    "rss_mib_c64": round(measured["memory"].get(name, 0.0))
+                    if row.endswith("C=64")
+                    else None,
+                }
+            )
+    return rows
 
 
 def table(rows: list[dict[str, Any]]) -> str:
     header = (
-        f"{'case':<34} {'C':>3} {'req/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'err':>6}"
+        f"{'row':<30} {'server':<30} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
+        f"{'errors':>6} {'÷ best peer':>11}"
     )
     lines = [header, "-" * len(header)]
     for row in rows:
+        ratio = "" if row["ratio_to_best_peer"] is None else f"{row['ratio_to_best_peer']:.2f}"
         lines.append(
-            f"{row['name']:<34} {row['concurrency']:>3} {row['rps']:>9.1f} "
-            f"{row['p50_ms']:>8.2f} {row['p95_ms']:>8.2f} {row['p99_ms']:>8.2f} "
-            f"{row['error_rate']:>6.3f}"
+            f"{row['row']:<30} {row['server']:<30} {row['rps']:>8.0f} {row['p50_ms']:>8.2f} "
+            f"{row['p99_ms']:>8.2f} {row['errors']:>6.0f} {ratio:>11}"
         )
     return "\n".join(lines)
 
 
-async def run(args: argparse.Namespace) -> None:
-    weights = REPO / "weights" / "mnist-bernoulli.pt"
-    env = {"VAE_WEIGHTS": str(weights), "VAE_DEVICE": "cpu"}
-    latents64 = {
-        "latents": torch.randn(64, 32, generator=torch.Generator().manual_seed(0)).tolist()
-    }
-    png = io.BytesIO()
-    from PIL import Image
-
-    Image.new("L", (28, 28), 0).save(png, format="PNG")
-    digit = png.getvalue()
-    levels = [1, 32] if args.quick else [1, 8, 32, 64]
-    results: list[Result] = []
-
-    with serve("bench.ceiling_app:app", {}) as (ceiling, _):
-        for c in levels:
-            results.append(
-                await measure(ceiling, "HTTP ceiling: fixed PNG", lambda cl: cl.get("/sample"), c)
-            )
-
-    async def sample(client: httpx.AsyncClient) -> httpx.Response:
-        return await client.get("/sample", params={"n": 1})
-
-    async def decode64(client: httpx.AsyncClient) -> httpx.Response:
-        return await client.post("/decode", params={"format": "json"}, json=latents64)
-
-    async def encode(client: httpx.AsyncClient) -> httpx.Response:
-        return await client.post("/encode", content=digit, headers={"Content-Type": "image/png"})
-
-    batching: dict[str, dict[str, float]] = {}
-    for label, wait in (("on", str(args.max_wait_ms)), ("off", None)):
-        extra = {"VAE_MAX_WAIT_MS": wait} if wait else {"VAE_MAX_BATCH_SIZE": "1"}
-        with serve("app.main:app", {**env, **extra}) as (ours, _):
-            if label == "on":
-                for c in levels:
-                    results.append(await measure(ours, "/sample n=1 PNG", sample, c))
-                results.append(await measure(ours, "/decode 64 latents JSON", decode64, 1))
-                results.append(await measure(ours, "/decode 64 latents JSON", decode64, 8))
-                results.append(await measure(ours, "/encode one PNG", encode, 1))
-                results.append(await measure(ours, "/encode one PNG", encode, 32))
-            before = batch_stats(ours)
-            at32 = await measure(ours, f"/sample n=1 PNG, batching {label}", sample, 32)
-            after = batch_stats(ours)
-            batches, rows = after[0] - before[0], after[1] - before[1]
-            batching[label] = {
-                "rps": round(at32.rps, 1),
-                "p99_ms": round(at32.percentile(99), 2),
-                "mean_batch": round(rows / batches, 2) if batches else 0.0,
-            }
-
-    ceiling_decode64 = compute_ceiling(weights, 64)
-    rows = [r.row() for r in results]
-    print(table(rows))
-    for row in rows:
-        print(json.dumps(row))
-
-    def best(name: str, c: int) -> float:
-        return next(r.rps for r in results if r.name == name and r.concurrency == c)
-
-    summary = {
-        "sample_n1_c32_over_http_ceiling": round(
-            best("/sample n=1 PNG", 32) / best("HTTP ceiling: fixed PNG", 32), 3
-        ),
-        "sample_n1_c32_p99_ms": round(
-            next(
-                r.percentile(99)
-                for r in results
-                if r.name == "/sample n=1 PNG" and r.concurrency == 32
-            ),
-            2,
-        ),
-        "decode64_over_compute_ceiling": round(
-            max(best("/decode 64 latents JSON", 1), best("/decode 64 latents JSON", 8))
-            / ceiling_decode64,
-            3,
-        ),
-        "compute_ceiling_decode64_per_s": round(ceiling_decode64, 1),
-        "batching_at_c32": batching,
-        "settings": {
-            "max_wait_ms": args.max_wait_ms,
-            "torch_threads": torch.get_num_threads(),
-            "cpus": os.cpu_count(),
-        },
-    }
-    print(json.dumps(summary, indent=2))
+def parse_variant(text: str) -> tuple[str, dict[str, str]]:
+    """`name:KEY=VALUE,KEY=VALUE` → (name, env)."""
+    name, _, assignments = text.partition(":")
+    env = dict(pair.split("=", 1) for pair in assignments.split(",") if pair)
+    return name, env
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m bench.run",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--max-wait-ms", type=float, default=2.0)
-    asyncio.run(run(parser.parse_args()))
+    parser.add_argument("--rounds", type=int, default=2, help="rounds (median; default 2)")
+    parser.add_argument("--seconds", type=float, default=6.0, help="wrk window per row")
+    parser.add_argument("--quick", action="store_true", help="1 round of 3-second windows")
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        type=parse_variant,
+        metavar="NAME:KEY=VALUE,...",
+        help="also run vae-serve with these VAE_ settings (repeatable)",
+    )
+    parser.add_argument("--json", type=Path, help="also write the rows here")
+    args = parser.parse_args()
+    if args.quick:
+        args.rounds, args.seconds = 1, 3.0
+    require_wrk()
+    measured = measure(args, args.variant)
+    rows = report(measured, args.variant)
+    print(table(rows))
+    compute = {k: round(v, 1) for k, v in measured["compute"].items()}
+    memory = {k: round(v) for k, v in measured["memory"].items()}
+    print(
+        json.dumps(
+            {"compute_ceiling": compute, "rss_mib_at_c64": memory, "cpus": os.cpu_count()}, indent=2
+        )
+    )
+    if args.json:
+        args.json.write_text(
+            json.dumps(
+                {"rows": rows, "compute_ceiling": compute, "rss_mib_at_c64": memory}, indent=2
+            )
+        )
 
 
 if __name__ == "__main__":

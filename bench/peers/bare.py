@@ -15,6 +15,11 @@ PNG = _buffer.getvalue()
 app = FastAPI()
 
 
+@app.get("/readyz")
+async def ready() -> dict[str, str]:
+    return {"status": "ready"}
+
+
 @app.get("/sample")
 async def sample() -> Response:
     return Response(PNG, media_type="image/png")
