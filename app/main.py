@@ -61,7 +61,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(page.router)
     app.mount("/static", StaticFiles(directory=page.STATIC_DIR), name="static")
-    protected = [Depends(require_api_key)]
+    # Without a key there is nothing to check: skip the dependency, and its per-request cost.
+    protected = [Depends(require_api_key)] if settings.api_key is not None else []
     for router in (models.router, generate.router, analyse.router):
         app.include_router(router, dependencies=protected)
     if settings.cors_origins:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import gc
 import logging
+import os
 import time
 
 import torch
@@ -79,9 +80,16 @@ class ModelRegistry:
             max_batch_size=self.settings.max_batch_size,
             max_wait_s=self.settings.max_wait_ms / 1000,
             metrics=self.metrics,
-            torch_threads=self.settings.torch_threads,
+            torch_threads=self._torch_threads(),
         )
         self.worker.start()
+
+    def _torch_threads(self) -> int | None:
+        """VAE_TORCH_THREADS, else with several worker processes an equal share of the CPUs
+        each, so that their OpenMP pools do not oversubscribe the cores."""
+        if self.settings.torch_threads is not None or self.settings.workers == 1:
+            return self.settings.torch_threads
+        return max(1, (os.cpu_count() or 1) // self.settings.workers)
 
     def warm_up(self) -> None:
         """Run each model once at the largest batch we allow, so first requests are not slow."""

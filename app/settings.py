@@ -41,13 +41,14 @@ class Settings(BaseSettings):
     queue_size: int = Field(256, ge=1, description="requests waiting per device before 429")
     max_batch_size: int = Field(256, ge=1, description="most rows in one batched model call")
     max_wait_ms: float = Field(
-        2.0, ge=0, le=1000, description="how long a batch waits for more requests; 0: no wait"
+        0.0, ge=0, le=1000, description="how long a batch waits for more requests; 0: no wait"
     )
     torch_threads: int | None = Field(
         None,
         ge=1,
         le=256,
-        description="intra-op threads of the inference thread; unset: torch's default",
+        description="intra-op threads of the inference thread; unset: torch's default "
+        "(with VAE_WORKERS > 1: the CPUs divided among the workers)",
     )
     request_timeout_s: float = Field(30.0, gt=0, description="a request waiting longer gets 504")
 

@@ -49,16 +49,18 @@ class BatchJob(_Pending):
     """`model.<method>(rows)` for rows [n, ...] on the CPU, joined with others of its kind."""
 
     method: str = "decode"
-    rows: Tensor = field(default_factory=lambda: torch.empty(0))
+    # The inputs [n, ...] on the CPU, or a function that makes them in the inference thread
+    # (sampling: it takes that work off the event loop); `size` is n either way.
+    rows: Tensor | Callable[[], Tensor] = field(default_factory=lambda: torch.empty(0))
+    size: int = 0
     finish: Callable[[Any], Any] | None = None  # runs in the inference thread on the output
 
     @property
     def key(self) -> tuple[str, str]:
         return self.model.name, self.method
 
-    @property
-    def size(self) -> int:
-        return len(self.rows)
+    def inputs(self) -> Tensor:
+        return self.rows() if callable(self.rows) else self.rows
 
 
 @dataclass(eq=False)
@@ -148,15 +150,21 @@ class InferenceWorker:
         self,
         model: LoadedModel,
         method: str,
-        rows: Tensor,
+        rows: Tensor | Callable[[], Tensor],
         finish: Callable[[Any], T] | None = None,
+        size: int | None = None,
     ) -> Any:
         """`model.<method>(rows)`, batched with concurrent requests; returns this job's rows,
-        or `finish(rows)` computed in the inference thread."""
+        or `finish(rows)` computed in the inference thread. `rows` may be a function that makes
+        the inputs in the inference thread; then `size` says how many it makes."""
         if method not in BATCHED_METHODS:
             raise ValueError(f"cannot batch {method!r}")
+        if size is None:
+            if callable(rows):
+                raise ValueError("rows made by a function need their size")
+            size = len(rows)
         loop = asyncio.get_running_loop()
-        job = BatchJob(model, loop.create_future(), loop, method, rows, finish)
+        job = BatchJob(model, loop.create_future(), loop, method, rows, size, finish)
         return await self._submit(job)
 
     async def call(self, model: LoadedModel, work: Callable[[], T]) -> T:
@@ -248,8 +256,9 @@ class InferenceWorker:
             self.metrics.queue_seconds.observe(started - job.enqueued)
         rows = sum(job.size for job in batch)
         try:
-            inputs = batch[0].rows if len(batch) == 1 else torch.cat([j.rows for j in batch])
             with torch.inference_mode():
+                parts_in = [job.inputs() for job in batch]
+                inputs = parts_in[0] if len(batch) == 1 else torch.cat(parts_in)
                 output = getattr(model.module, method)(inputs.to(model.device))
             parts = [t.cpu() for t in (output if isinstance(output, tuple) else (output,))]
         except Exception as failure:

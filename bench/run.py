@@ -24,6 +24,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -56,6 +57,7 @@ class Server:
     env: dict[str, str] = field(default_factory=dict)
     peer: bool = True  # counts for "the best peer"
     rows: tuple[str, ...] = ()  # which ROWS it serves
+    cwd: Path = REPO
 
 
 def png_digit() -> bytes:
@@ -102,7 +104,49 @@ def uvicorn(app: str) -> list[str]:
     ]
 
 
-def servers(variants: list[tuple[str, dict[str, str]]]) -> list[Server]:
+def granian_ours(env: dict[str, str]) -> Server:
+    """vae-serve's app under granian (Rust HTTP server) instead of uvicorn, for comparison."""
+    command = [
+        sys.executable,
+        "-m",
+        "granian",
+        "--interface",
+        "asgi",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "{port}",
+        "--loop",
+        "uvloop",
+        "--log-level",
+        "warning",
+        "app.main:app",
+    ]
+    return Server("vae-serve on granian", command, env, peer=False, rows=tuple(ROWS))
+
+
+def baseline(checkout: Path) -> Server:
+    """An earlier vae-serve, from another checkout (`git worktree add DIR COMMIT`), serving its
+    own copy of the Bernoulli network: the "before" of a change."""
+    env = {
+        "VAE_WEIGHTS": str(checkout / "weights" / "mnist-bernoulli.pt"),
+        "VAE_DEVICE": "cpu",
+        "VAE_HOST": "127.0.0.1",
+        "PYTHONPATH": str(checkout),
+    }
+    return Server(
+        "vae-serve before",
+        [sys.executable, "-m", "app.cli"],
+        env,
+        peer=False,
+        rows=tuple(ROWS),
+        cwd=checkout,
+    )
+
+
+def servers(
+    variants: list[tuple[str, dict[str, str]]], granian: bool = False, before: Path | None = None
+) -> list[Server]:
     weights = {"VAE_BENCH_WEIGHTS": str(WEIGHTS)}
     ours_env = {"VAE_WEIGHTS": str(WEIGHTS), "VAE_DEVICE": "cpu", "VAE_HOST": "127.0.0.1"}
     ours = [
@@ -136,6 +180,8 @@ def servers(variants: list[tuple[str, dict[str, str]]]) -> list[Server]:
             rows=SAMPLE_ROWS,
         ),
         *ours,
+        *([granian_ours(ours_env)] if granian else []),
+        *([baseline(before)] if before else []),
     ]
 
 
@@ -144,34 +190,37 @@ def started(server: Server) -> Iterator[tuple[str, int]]:
     port = free_port()
     command = [part.replace("{port}", str(port)) for part in server.command]
     env = {**os.environ, **server.env, "VAE_PORT": str(port), "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen(
-        command,
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
+    # Output to a file: a pipe nobody reads fills up and blocks a server that logs.
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(
+            command,
+            cwd=server.cwd,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(url + "/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline or process.poll() is not None:
+                os.killpg(process.pid, signal.SIGKILL)
+                log.seek(0)
+                raise RuntimeError(f"{server.name} did not start: {log.read()[-2000:]!r}")
+            time.sleep(0.2)
         try:
-            if httpx.get(url + "/readyz", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline or process.poll() is not None:
-            os.killpg(process.pid, signal.SIGKILL)
-            raise RuntimeError(f"{server.name} did not start: {process.stderr.read()[-2000:]!r}")  # type: ignore[union-attr]
-        time.sleep(0.2)
-    try:
-        yield url, process.pid
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+            yield url, process.pid
+        finally:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
 
 
 def rss_mib(pid: int) -> float:
@@ -225,7 +274,7 @@ def measure(args: argparse.Namespace, variants: list[tuple[str, dict[str, str]]]
     results: dict[tuple[str, str], list[WrkResult]] = {}
     memory: dict[str, float] = {}
     for _ in range(args.rounds):
-        for server in servers(variants):
+        for server in servers(variants, args.granian, args.baseline):
             with started(server) as (url, pid):
                 for row in server.rows:
                     request, connections = ROWS[row]
@@ -253,12 +302,11 @@ def median(results: list[WrkResult]) -> dict[str, float]:
     }
 
 
-def report(
-    measured: dict[str, Any], variants: list[tuple[str, dict[str, str]]]
-) -> list[dict[str, Any]]:
+def report(measured: dict[str, Any], args: argparse.Namespace) -> list[dict[str, Any]]:
     results = measured["results"]
-    names = [server.name for server in servers(variants)]
-    peers = [server.name for server in servers(variants) if server.peer]
+    every = servers(args.variant, args.granian, args.baseline)
+    names = [server.name for server in every]
+    peers = [server.name for server in every if server.peer]
     rows = []
     for row in ROWS:
         best_peer = max(
@@ -323,13 +371,22 @@ def main() -> None:
         metavar="NAME:KEY=VALUE,...",
         help="also run vae-serve with these VAE_ settings (repeatable)",
     )
+    parser.add_argument(
+        "--granian", action="store_true", help="also serve vae-serve's app with granian"
+    )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="DIR",
+        help="also run the vae-serve of another checkout (git worktree add DIR COMMIT)",
+    )
     parser.add_argument("--json", type=Path, help="also write the rows here")
     args = parser.parse_args()
     if args.quick:
         args.rounds, args.seconds = 1, 3.0
     require_wrk()
     measured = measure(args, args.variant)
-    rows = report(measured, args.variant)
+    rows = report(measured, args)
     print(table(rows))
     compute = {k: round(v, 1) for k, v in measured["compute"].items()}
     memory = {k: round(v) for k, v in measured["memory"].items()}

@@ -73,7 +73,7 @@ def run_wrk(url: str, request: Request, connections: int, seconds: float) -> Wrk
             require_wrk(),
             "-t1",
             f"-c{connections}",
-            f"-d{seconds}s",
+            f"-d{max(1, round(seconds))}s",
             "--timeout",
             "10s",
             "-s",

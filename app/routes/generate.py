@@ -28,6 +28,7 @@ from app.schemas import (
     SampleResponse,
 )
 from app.settings import Settings
+from contract.priors import Prior
 
 router = APIRouter(tags=["generate"], responses=BODY_ERRORS)
 
@@ -45,9 +46,8 @@ def _latent_batch(vectors: list[list[float]], latent_dim: int, limit: int) -> to
     return torch.tensor(vectors, dtype=torch.float32)  # [N,D]
 
 
-def _draw(model: LoadedModel, request: SampleRequest, seed: int) -> tuple[torch.Tensor, str]:
-    """z [n,D] from the prior the request names, and the name of the prior used."""
-    generator = torch.Generator().manual_seed(seed)
+def _choose_prior(model: LoadedModel, request: SampleRequest) -> tuple[Prior, str]:
+    """The prior the request names (422 when the model has none by that name), and its name."""
     priors = model.priors
     if request.digit is not None:
         if request.prior == "standard":
@@ -61,15 +61,14 @@ def _draw(model: LoadedModel, request: SampleRequest, seed: int) -> tuple[torch.
                 f"model {model.name!r} has no class prior for digit {request.digit}, "
                 "so digit= is not available"
             )
-        return mixture.sample(request.n, generator, request.temperature), "class"
+        return mixture, "class"
     name = request.prior or priors.names[0]
     try:
-        prior = priors.get(name)
+        return priors.get(name), name
     except KeyError:
         raise InvalidInput(
             f"model {model.name!r} has no {name!r} prior; choose one of: {', '.join(priors.names)}"
         ) from None
-    return prior.sample(request.n, generator, request.temperature), name
 
 
 async def _sample(
@@ -79,14 +78,22 @@ async def _sample(
     if request.n > settings.max_n:
         raise InvalidInput(f"n={request.n} is above the limit {settings.max_n} (VAE_MAX_N)")
     seed = request.seed if request.seed is not None else secrets.randbelow(2**31)
-    z, prior = _draw(model, request, seed)
-    encoded = await served.worker.run(model, "decode", z, output.encoder())
+    prior, prior_name = _choose_prior(model, request)
+    drawn: list[torch.Tensor] = []
+
+    def draw() -> torch.Tensor:
+        """z [n,D], drawn in the inference thread from a generator seeded by the request."""
+        z = prior.sample(request.n, torch.Generator().manual_seed(seed), request.temperature)
+        drawn.append(z)
+        return z
+
+    encoded = await served.worker.run(model, "decode", draw, output.encoder(), size=request.n)
     return output.respond(
         encoded,
         lambda images: SampleResponse(
-            model=model.name, seed=seed, prior=prior, latents=z.tolist(), images=images
+            model=model.name, seed=seed, prior=prior_name, latents=drawn[0].tolist(), images=images
         ).model_dump(),
-        headers={"X-Seed": str(seed), "X-Prior": prior},
+        headers={"X-Seed": str(seed), "X-Prior": prior_name},
     )
 
 

@@ -144,3 +144,26 @@ def test_torch_threads_are_set_in_the_inference_thread(tiny_artifact: Path) -> N
         assert asyncio.run(device_worker.call(model, torch.get_num_threads)) == 1
     finally:
         device_worker.stop()
+
+
+def test_rows_made_in_the_inference_thread_and_encoded_there(tiny_artifact: Path) -> None:
+    model = load_artifact(tiny_artifact, CPU)
+    threads: list[str] = []
+
+    def make() -> Tensor:
+        threads.append(threading.current_thread().name)
+        return torch.zeros(2, 4)
+
+    def finish(images: Tensor) -> tuple[str, tuple[int, ...]]:
+        return threading.current_thread().name, tuple(images.shape)
+
+    device_worker = worker(Metrics(), max_wait_s=0.0)
+    device_worker.start()
+    try:
+        name, shape = asyncio.run(device_worker.run(model, "decode", make, finish, size=2))
+    finally:
+        device_worker.stop()
+    assert threads == [name] == ["infer-cpu"]
+    assert shape == (2, 1, 28, 28)
+    with pytest.raises(ValueError, match="need their size"):
+        asyncio.run(device_worker.run(model, "decode", make))
