@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
 import sys
 import time
 
 import httpx
 import torch
 
-from bench.run import ROWS, WEIGHTS, free_port
+from bench.run import ROWS, WEIGHTS, Server, started
 from bench.wrk import run_wrk
 
 GPU_ROWS = ("/sample n=1 PNG, C=1", "/sample n=1 PNG, C=32", "/sample n=64 grid PNG, C=8")
@@ -38,21 +35,10 @@ def main() -> None:
     if not torch.cuda.is_available():
         raise SystemExit("no CUDA GPU here: this check needs one")
     card = torch.cuda.get_device_name(0)
-    port = free_port()
-    env = {**os.environ, "VAE_DEVICE": "cuda", "VAE_PORT": str(port), "VAE_WEIGHTS": str(WEIGHTS)}
+    env = {"VAE_DEVICE": "cuda", "VAE_WEIGHTS": str(WEIGHTS), "VAE_HOST": "127.0.0.1"}
+    server = Server("vae-serve on cuda", [sys.executable, "-m", "app.cli"], env)
     begun = time.monotonic()
-    process = subprocess.Popen([sys.executable, "-m", "app.cli"], env=env, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        while True:
-            try:
-                if httpx.get(url + "/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() - begun > 300:
-                raise SystemExit("vae-serve did not become ready on cuda")
-            time.sleep(0.1)
+    with started(server) as (url, _):
         ready_s = time.monotonic() - begun
         devices = {m["name"]: m["device"] for m in httpx.get(url + "/models").json()["models"]}
         assert all(d.startswith("cuda") for d in devices.values()), devices
@@ -67,9 +53,6 @@ def main() -> None:
                 "p99_ms": result.p99_ms,
                 "errors": result.errors,
             }
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
     summary = {
         "card": card,
         "start_to_ready_s": round(ready_s, 2),

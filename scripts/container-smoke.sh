@@ -42,8 +42,12 @@ step "4b. stand-in base image (debootstrap; Docker Hub is out of reach)"
 ROOTFS=$CACHE/bookworm-python
 if [ ! -x "$ROOTFS/usr/bin/python3" ]; then
   mkdir -p "$CACHE"
+  # The Debian archive this machine's apt already uses (deb822 .sources or sources.list).
+  MIRROR=$(grep -rhoE '^(URIs:|deb)[[:space:]]+[^[:space:]]+' /etc/apt/sources.list \
+    /etc/apt/sources.list.d 2>/dev/null | awk '{print $2}' | grep -m1 -E '/debian/?$' || true)
+  [ -n "$MIRROR" ] || { echo "no Debian archive in this machine's apt sources" >&2; exit 1; }
   debootstrap --variant=minbase --include=python3,python3-pip,python3-venv,ca-certificates \
-    bookworm "$ROOTFS.partial" http://deb.debian.org/debian >"$WORK/debootstrap.log" 2>&1 \
+    bookworm "$ROOTFS.partial" "$MIRROR" >"$WORK/debootstrap.log" 2>&1 \
     || { tail -20 "$WORK/debootstrap.log"; exit 1; }
   rm -rf "$ROOTFS.partial/var/cache/apt/archives/"*.deb
   mv "$ROOTFS.partial" "$ROOTFS"
