@@ -91,5 +91,7 @@ def find_artifacts(weights: Path) -> list[Path]:
     if not paths:
         where = weights.resolve()
         problem = "does not exist" if not weights.exists() else "holds no artifacts (*.pt)"
-        raise ArtifactError(f"{where}: {problem}; point VAE_WEIGHTS at an artifact or a folder")
+        raise ArtifactError(
+            f"{where}: {problem}; point VAE_WEIGHTS (or --weights) at an artifact or a folder"
+        )
     return paths

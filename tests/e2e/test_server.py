@@ -5,6 +5,10 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -13,7 +17,7 @@ from PIL import Image
 
 from contract.artifact import save_artifact
 from tests.app.conftest import digit_png
-from tests.e2e.conftest import Server, running, start
+from tests.e2e.conftest import Server, free_port, running, start
 from tests.utils.artifacts import (
     prior_metadata,
     tiny_metadata,
@@ -76,6 +80,39 @@ def test_console_command_serves(weights_dir: Path) -> None:
         code, output = live.stop()
     assert code == 0
     assert '"path": "/sample", "status": 200' in output  # one structured log line per request
+
+
+def test_flags_override_the_environment(weights_dir: Path, tmp_path: Path) -> None:
+    port = free_port()
+    command = [
+        sys.executable,
+        "-c",
+        "from app.cli import main; main()",
+        "--port",
+        str(port),
+        "--weights",
+        str(weights_dir / "tiny.pt"),
+    ]
+    env = {**os.environ, "VAE_PORT": "1", "VAE_WEIGHTS": str(tmp_path / "missing")}
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                models = httpx.get(f"http://127.0.0.1:{port}/models", timeout=1)
+                if models.status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert process.poll() is None, "vae-serve exited"
+            assert time.monotonic() < deadline, "vae-serve did not start in time"
+            time.sleep(0.2)
+        assert [m["name"] for m in models.json()["models"]] == ["tiny"]
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
 
 
 def test_a_broken_artifact_stops_startup_with_a_message(tmp_path: Path) -> None:
