@@ -16,12 +16,13 @@ import base64
 import collections
 import json
 import random
+import sys
 import time
 from pathlib import Path
 
 import httpx
 
-from bench.run import serve
+from bench.run import Server, started
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -111,7 +112,12 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--concurrency", type=int, default=64)
     args = parser.parse_args()
-    with serve("app.main:app", {"VAE_WEIGHTS": str(REPO / "weights")}) as (url, pid):
+    server = Server(
+        "vae-serve",
+        [sys.executable, "-m", "app.cli"],
+        {"VAE_WEIGHTS": str(REPO / "weights"), "VAE_HOST": "127.0.0.1", "VAE_DEVICE": "cpu"},
+    )
+    with started(server) as (url, pid):
         summary = asyncio.run(soak(url, pid, args.minutes, args.concurrency))
     print(json.dumps(summary))
 
