@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 
 from app.artifacts import StartupError
 from app.deps import require_api_key
@@ -45,7 +46,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    app = FastAPI(
+    # Swagger UI and ReDoc from files that fastapi-offline ships, not a CDN: GPU boxes are often
+    # air-gapped, and /docs would be a blank page there.
+    app = FastAPIOffline(
         title="vae-serve",
         version="0.1.0",
         lifespan=lifespan,

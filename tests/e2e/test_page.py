@@ -163,3 +163,19 @@ def test_screenshots(page: WebDriver, name: str, width: int, height: int) -> Non
     ARTIFACTS.mkdir(exist_ok=True)
     assert page.save_screenshot(str(ARTIFACTS / f"page-{name}.png"))
     page.set_window_size(1280, 1400)
+
+
+def test_api_docs_render_offline(browser: WebDriver, page_server: Server) -> None:
+    """/docs loads Swagger UI from this server (no CDN), and it renders every operation."""
+    browser.get(page_server.url + "/docs")
+    operations = wait_for(
+        lambda: browser.find_elements(By.CSS_SELECTOR, ".opblock-summary-path"), seconds=30
+    )
+    paths = {element.text.replace("\u200b", "") for element in operations}
+    assert {"/sample", "/decode", "/encode", "/interpolate", "/score", "/models"} <= paths
+    sources = browser.execute_script(
+        "return [...document.querySelectorAll('script[src], link[href]')]"
+        ".map(e => e.src || e.href)"
+    )
+    assert sources
+    assert all(source.startswith(page_server.url) for source in sources), sources
