@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from fastapi import Depends, Header, Query, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 
 from app.artifacts import LoadedModel
-from app.errors import InvalidInput, Unauthorized
+from app.errors import InvalidInput, Unauthorized, UnsupportedMediaType
 from app.registry import ModelRegistry
 from app.rendering import Output
 from app.settings import Settings
@@ -100,3 +102,47 @@ async def require_api_key(
             "missing or wrong API key (Authorization: Bearer KEY or X-API-Key)",
             headers={"WWW-Authenticate": "Bearer"},
         )
+
+
+def _declared_query(dependant: Dependant) -> frozenset[str]:
+    """Every query parameter a route or its dependencies declare, by the name clients send."""
+    names = {param.alias for param in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _declared_query(sub)
+    return frozenset(names)
+
+
+_DECLARED: dict[int, frozenset[str]] = {}
+
+
+async def reject_unknown_query(request: Request) -> None:
+    """A query parameter the route does not take is a 422 that names it: a typo such as
+    `?sed=4` must not silently give a random seed."""
+    if not request.query_params:
+        return
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    declared = _DECLARED.get(id(route))
+    if declared is None:
+        declared = _DECLARED.setdefault(id(route), _declared_query(route.dependant))
+    unknown = sorted(set(request.query_params) - declared)
+    if unknown:
+        raise InvalidInput(
+            f"unknown query parameter(s) {', '.join(unknown)}; "
+            f"{route.path} takes {', '.join(sorted(declared)) or 'none'}"
+        )
+
+
+async def require_json(request: Request) -> None:
+    """JSON bodies need `Content-Type: application/json`; anything else is a 415 saying so."""
+    content_type = request.headers.get("content-type", "")
+    if content_type.split(";")[0].strip().lower() != "application/json":
+        shown = content_type or "no Content-Type"
+        raise UnsupportedMediaType(
+            f"{request.url.path} takes a JSON body; got {shown}. "
+            "Send it with Content-Type: application/json"
+        )
+
+
+JsonBody = Depends(require_json)

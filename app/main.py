@@ -13,7 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 
 from app.artifacts import StartupError
-from app.deps import require_api_key
+from app.deps import reject_unknown_query, require_api_key
 from app.errors import install_error_handlers
 from app.metrics import Metrics
 from app.middleware import BodyGuard, CleanStartupFailure, RequestContext
@@ -66,8 +66,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=page.STATIC_DIR), name="static")
     # Without a key there is nothing to check: skip the dependency, and its per-request cost.
     protected = [Depends(require_api_key)] if settings.api_key is not None else []
+    checked = [*protected, Depends(reject_unknown_query)]
     for router in (models.router, generate.router, analyse.router):
-        app.include_router(router, dependencies=protected)
+        app.include_router(router, dependencies=checked)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

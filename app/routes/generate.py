@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.artifacts import LoadedModel
 from app.codecs import decode_base64, image_to_tensor
-from app.deps import OutputDep, ServedDep, SettingsDep
+from app.deps import JsonBody, OutputDep, ServedDep, SettingsDep
 from app.errors import InvalidInput
 from app.latent_math import interpolate
 from app.openapi import BODY_ERRORS
@@ -127,6 +127,7 @@ async def sample_get(
 @router.post(
     "/sample",
     summary="Draw n samples from the prior, fields in a JSON body",
+    dependencies=[JsonBody],
     response_model=SampleResponse,
     responses=PNG_RESPONSE,
 )
@@ -140,6 +141,7 @@ async def sample_post(
 @router.post(
     "/decode",
     summary="Decode latent vectors into images",
+    dependencies=[JsonBody],
     response_model=SampleResponse.__base__,
     responses=PNG_RESPONSE,
 )
@@ -156,6 +158,7 @@ async def decode(
 @router.post(
     "/interpolate",
     summary="Interpolate between two latents or two images",
+    dependencies=[JsonBody],
     response_model=InterpolateResponse,
     responses=PNG_RESPONSE,
 )
