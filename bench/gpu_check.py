@@ -9,7 +9,8 @@ import time
 import httpx
 import torch
 
-from bench.run import ROWS, WEIGHTS, Server, started
+from bench.rows import ROWS
+from bench.servers import WEIGHTS, Server, started
 from bench.wrk import run_wrk
 
 GPU_ROWS = ("/sample n=1 PNG, C=1", "/sample n=1 PNG, C=32", "/sample n=64 grid PNG, C=8")

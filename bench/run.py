@@ -16,76 +16,19 @@ shared machine.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
-import signal
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 import torch
-from PIL import Image
 
-from bench.wrk import Request, WrkResult, require_wrk, run_wrk
-
-REPO = Path(__file__).resolve().parents[1]
-WEIGHTS = REPO / "weights" / "mnist-bernoulli.pt"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@dataclass(frozen=True)
-class Server:
-    """How to start one server on a port, and what it answers."""
-
-    name: str
-    command: list[str]  # "{port}" is replaced
-    env: dict[str, str] = field(default_factory=dict)
-    peer: bool = True  # counts for "the best peer"
-    rows: tuple[str, ...] = ()  # which ROWS it serves
-    cwd: Path = REPO
-
-
-def png_digit() -> bytes:
-    out = io.BytesIO()
-    canvas = Image.new("L", (28, 28), 0)
-    canvas.paste(255, (12, 5, 16, 23))  # a "1"
-    canvas.save(out, format="PNG")
-    return out.getvalue()
-
-
-LATENTS_64 = json.dumps(
-    {"latents": torch.randn(64, 32, generator=torch.Generator().manual_seed(0)).tolist()}
-).encode()
-# row name → (request for our API and the naive peer, connections)
-ROWS: dict[str, tuple[Request, int]] = {
-    "/sample n=1 PNG, C=1": (Request("/sample?n=1"), 1),
-    "/sample n=1 PNG, C=32": (Request("/sample?n=1"), 32),
-    "/sample n=1 PNG, C=64": (Request("/sample?n=1"), 64),
-    "/sample n=64 grid PNG, C=8": (Request("/sample?n=64"), 8),
-    "/encode one PNG, C=32": (Request("/encode", "POST", png_digit(), "image/png"), 32),
-    "/decode 64 latents JSON, C=8": (
-        Request("/decode?format=json", "POST", LATENTS_64, "application/json"),
-        8,
-    ),
-}
-SAMPLE_ROWS = tuple(name for name in ROWS if name.startswith("/sample n=1"))
-# LitServe serves POST only.
-LIT_SAMPLE = Request("/sample", "POST", b'{"n": 1}', "application/json")
+from bench.rows import LIT_SAMPLE, ROWS, SAMPLE_ROWS
+from bench.servers import REPO, WEIGHTS, Server, rss_mib, started
+from bench.wrk import WrkResult, require_wrk, run_wrk
 
 
 def uvicorn(app: str) -> list[str]:
@@ -183,67 +126,6 @@ def servers(
         *([granian_ours(ours_env)] if granian else []),
         *([baseline(before)] if before else []),
     ]
-
-
-@contextmanager
-def started(server: Server) -> Iterator[tuple[str, int]]:
-    port = free_port()
-    command = [part.replace("{port}", str(port)) for part in server.command]
-    env = {**os.environ, **server.env, "VAE_PORT": str(port), "PYTHONUNBUFFERED": "1"}
-    # Output to a file: a pipe nobody reads fills up and blocks a server that logs.
-    with tempfile.TemporaryFile() as log:
-        process = subprocess.Popen(
-            command,
-            cwd=server.cwd,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(url + "/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline or process.poll() is not None:
-                os.killpg(process.pid, signal.SIGKILL)
-                log.seek(0)
-                raise RuntimeError(f"{server.name} did not start: {log.read()[-2000:]!r}")
-            time.sleep(0.2)
-        try:
-            yield url, process.pid
-        finally:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-
-
-def rss_mib(pid: int) -> float:
-    """Resident memory of a process and its children (uvicorn workers, LitServe's)."""
-    total = 0.0
-    for task in [pid, *children(pid)]:
-        for line in Path(f"/proc/{task}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                total += int(line.split()[1]) / 1024
-    return total
-
-
-def children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(stat[1]) == pid:
-                found += [int(entry.name), *children(int(entry.name))]
-    return found
 
 
 def compute_ceiling(seconds: float = 3.0) -> dict[str, float]:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.run import Server, started
+from bench.servers import Server, started
 
 REPO = Path(__file__).resolve().parents[1]
 

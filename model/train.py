@@ -29,6 +29,7 @@ from model.config import ModelConfig, TrainConfig
 from model.data import load_split, random_shift
 from model.distributed import Runtime
 from model.networks import GAUSSIAN_LOGVAR_MIN, VAE
+from model.robustness import GradientClipper, is_spike, roll_back
 
 
 class ElboObjective(nn.Module):
@@ -78,62 +79,6 @@ def variance_floor(config: TrainConfig, epoch: int) -> float:
         return GAUSSIAN_LOGVAR_MIN
     progress = min(1.0, epoch / config.variance_warmup_epochs)
     return (1.0 - progress) * math.log(0.01) + progress * GAUSSIAN_LOGVAR_MIN
-
-
-class GradientClipper:
-    """Clip the gradient norm at `factor` × its running mean, then step the optimizer.
-
-    A non-finite norm skips the step, so one bad batch cannot poison the weights. The running
-    mean (an EMA with a short warm-up) only learns from finite, unclipped norms.
-    """
-
-    def __init__(self, factor: float, decay: float = 0.99) -> None:
-        self.factor, self.decay = factor, decay
-        self.mean_norm, self.steps = 0.0, 0
-
-    def limit(self) -> float:
-        warm = self.steps >= 20 and self.factor > 0
-        return self.factor * self.mean_norm if warm else math.inf
-
-    def step(self, vae: VAE, optimizer: torch.optim.Optimizer) -> float:
-        """Returns the norm before clipping (inf or nan when the step was skipped)."""
-        norm = float(nn.utils.clip_grad_norm_(vae.parameters(), self.limit()))
-        if not math.isfinite(norm):
-            optimizer.zero_grad(set_to_none=True)
-            return norm
-        optimizer.step()
-        seen = min(norm, self.limit())
-        weight = max(1.0 - self.decay, 1.0 / (self.steps + 1))
-        self.mean_norm += weight * (seen - self.mean_norm)
-        self.steps += 1
-        return norm
-
-
-def is_spike(config: TrainConfig, val: float, state: dict[str, Any]) -> bool:
-    """The val negative ELBO rose more than `spike_nats` above the best: training diverged."""
-    rollbacks = len(state.get("rollbacks", []))
-    return (
-        config.spike_nats > 0
-        and state["epoch"] > config.kl_warmup_epochs
-        and rollbacks < config.max_rollbacks
-        and val > state["best_val"] + config.spike_nats
-    )
-
-
-def roll_back(
-    vae: VAE,
-    optimizer: torch.optim.Optimizer,
-    schedule: torch.optim.lr_scheduler.CosineAnnealingLR,
-    best_weights: dict[str, Tensor],
-    best_optimizer: dict[str, Any],
-) -> None:
-    """Back to the best epoch's weights and optimizer moments, at half the learning rate."""
-    vae.load_state_dict(best_weights)
-    optimizer.load_state_dict(best_optimizer)
-    for group in optimizer.param_groups:
-        group["lr"] *= 0.5
-    schedule.base_lrs = [lr * 0.5 for lr in schedule.base_lrs]
-    schedule.eta_min *= 0.5
 
 
 def kl_weight(config: TrainConfig, epoch: int) -> float:

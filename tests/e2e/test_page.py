@@ -174,8 +174,7 @@ def test_api_docs_render_offline(browser: WebDriver, page_server: Server) -> Non
     paths = {element.text.replace("\u200b", "") for element in operations}
     assert {"/sample", "/decode", "/encode", "/interpolate", "/score", "/models"} <= paths
     sources = browser.execute_script(
-        "return [...document.querySelectorAll('script[src], link[href]')]"
-        ".map(e => e.src || e.href)"
+        "return [...document.querySelectorAll('script[src], link[href]')].map(e => e.src || e.href)"
     )
     assert sources
     assert all(source.startswith(page_server.url) for source in sources), sources

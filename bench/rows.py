@@ -1,0 +1,39 @@
+"""What the benchmark sends: one wrk request and connection count per table row."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import torch
+from PIL import Image
+
+from bench.wrk import Request
+
+
+def png_digit() -> bytes:
+    out = io.BytesIO()
+    canvas = Image.new("L", (28, 28), 0)
+    canvas.paste(255, (12, 5, 16, 23))  # a "1"
+    canvas.save(out, format="PNG")
+    return out.getvalue()
+
+
+LATENTS_64 = json.dumps(
+    {"latents": torch.randn(64, 32, generator=torch.Generator().manual_seed(0)).tolist()}
+).encode()
+# row name → (request for our API and the naive peer, connections)
+ROWS: dict[str, tuple[Request, int]] = {
+    "/sample n=1 PNG, C=1": (Request("/sample?n=1"), 1),
+    "/sample n=1 PNG, C=32": (Request("/sample?n=1"), 32),
+    "/sample n=1 PNG, C=64": (Request("/sample?n=1"), 64),
+    "/sample n=64 grid PNG, C=8": (Request("/sample?n=64"), 8),
+    "/encode one PNG, C=32": (Request("/encode", "POST", png_digit(), "image/png"), 32),
+    "/decode 64 latents JSON, C=8": (
+        Request("/decode?format=json", "POST", LATENTS_64, "application/json"),
+        8,
+    ),
+}
+SAMPLE_ROWS = tuple(name for name in ROWS if name.startswith("/sample n=1"))
+# LitServe serves POST only.
+LIT_SAMPLE = Request("/sample", "POST", b'{"n": 1}', "application/json")
