@@ -82,6 +82,17 @@ def test_console_command_serves(weights_dir: Path) -> None:
     assert '"path": "/sample", "status": 200' in output  # one structured log line per request
 
 
+def test_two_worker_processes_serve_and_stop_cleanly(weights_dir: Path) -> None:
+    with running(weights_dir, cli=True, VAE_WORKERS="2") as live:
+        for _ in range(4):
+            assert httpx.get(f"{live.url}/sample", timeout=10).status_code == 200
+        code, output = live.stop()
+    assert code == 0, output
+    assert output.count("Application shutdown complete") == 2
+    assert "Stopping parent process" in output
+    assert "Traceback" not in output
+
+
 def test_flags_override_the_environment(weights_dir: Path, tmp_path: Path) -> None:
     port = free_port()
     command = [
