@@ -12,16 +12,23 @@ Likelihood = Literal["bernoulli", "gaussian"]
 INPUT_TRANSFORMS: dict[str, str] = {"bernoulli": "binarize", "gaussian": "dequantize"}
 
 
+def option(default: Any, help: str, metavar: str = "") -> Any:
+    """A config field with its command-line help: one declaration documents the flag."""
+    return field(default=default, metadata={"help": help, "metavar": metavar})
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     """Shape of the network; everything needed to rebuild it from a checkpoint."""
 
-    likelihood: Likelihood = "bernoulli"
+    likelihood: Likelihood = option(
+        "bernoulli", "decoder likelihood: bernoulli (binarized pixels) or gaussian (dequantized)"
+    )
     image_shape: tuple[int, int, int] = (1, 28, 28)
-    latent_dim: int = 32
-    channels: int = 32  # width of the first conv stage; the second doubles it
-    hidden: int = 512  # width of the fully connected layer between conv stack and latent
-    dropout: float = 0.0  # on the decoder's hidden layer; a regulariser for small data
+    latent_dim: int = option(32, "size D of the latent code", "D")
+    channels: int = option(32, "width of the first conv stage; the second doubles it", "N")
+    hidden: int = option(512, "width of the layer between the conv stack and the latent", "N")
+    dropout: float = option(0.0, "dropout on the decoder's hidden layer", "P")
 
     @property
     def input_transform(self) -> str:
@@ -30,44 +37,57 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """One training run. Defaults are the shipped Bernoulli model's settings."""
+    """One training run. Defaults are the shipped Bernoulli model's recipe."""
 
     model: ModelConfig = field(default_factory=ModelConfig)
-    name: str = "mnist-bernoulli"
-    data_dir: str = "data/mnist"  # an IDX folder; see the README for where to get MNIST
-    train_split: str = "train-5k"
-    val_split: str = "val-5k"
-    limit: int | None = None  # use only the first N training digits (after shuffling): smoke runs
-    epochs: int = 200
-    batch_size: int = 64
-    lr: float = 1e-3
-    weight_decay: float = 1e-4
-    kl_warmup_epochs: int = 10  # linear KL annealing from 0.1 to 1: avoids early posterior collapse
-    augment_shift: int = 2  # random translation of up to this many pixels; 0 disables it
+    name: str = option("", "model name in the API; default mnist-<likelihood>", "NAME")
+    data_dir: str = option("data/mnist", "IDX folder with the train and val splits", "DIR")
+    train_split: str = option("train-5k", "split to train on (file prefix)", "SPLIT")
+    val_split: str = option("val-5k", "split for early stopping and figures", "SPLIT")
+    limit: int | None = option(None, "train on the first N digits only (smoke runs)", "N")
+    epochs: int = option(200, "epochs of the cosine schedule", "N")
+    batch_size: int = option(64, "images per step", "N")
+    lr: float = option(1e-3, "AdamW learning rate", "RATE")
+    weight_decay: float = option(1e-4, "AdamW weight decay", "RATE")
+    # Linear KL annealing from 0.1 to 1 avoids early posterior collapse.
+    kl_warmup_epochs: int = option(10, "epochs of KL annealing from 0.1 to 1", "N")
+    augment_shift: int = option(1, "random shift of up to N pixels; 0 disables it", "N")
     # Gaussian only: start with a variance floor of 0.01 and anneal it (in log space) to the
     # principled floor over this many epochs, so the latent learns the digit's shape before the
     # decoder learns grey-level precision. 0: the principled floor from the start.
-    variance_warmup_epochs: int = 0
-    patience: int = 30  # early stopping: epochs without a better val ELBO
-    # Robustness (the Gaussian likelihood can blow up once its variance floor is low): clip the
-    # gradient norm, and when the val ELBO falls more than `spike_nats` below the best, roll the
-    # weights and optimizer back to the best epoch and halve the learning rate. Gradient norms
-    # differ by orders of magnitude between likelihoods, so the clip is relative: a multiple of
-    # the running average norm.
-    grad_clip: float = 5.0  # clip at this multiple of the running mean norm; 0 disables
-    spike_nats: float = 200.0  # 0 disables rollback; checked after the KL warm-up
-    max_rollbacks: int = 5
+    variance_warmup_epochs: int = option(
+        0, "gaussian: epochs to lower the variance floor from 0.01 to its minimum", "N"
+    )
+    patience: int = option(30, "early stopping: epochs without a better val ELBO", "N")
+    # Robustness (the Gaussian likelihood can blow up once its variance floor is low). Gradient
+    # norms differ by orders of magnitude between likelihoods, so the clip is relative.
+    grad_clip: float = option(
+        5.0, "clip the gradient norm at this multiple of its running mean; 0: off", "X"
+    )
+    spike_nats: float = option(
+        200.0, "roll back when the val ELBO falls this far below the best; 0: off", "NATS"
+    )
+    max_rollbacks: int = option(5, "most rollbacks per run", "N")
     # After training (format 2): candidate K of the fitted mixture, chosen on the val split,
     # and the components of each per-class mixture behind /sample?digit=.
-    prior_candidates: str = "1,10,20,50"
-    prior_sources: str = "means,draws"  # fit on encoder means, draws z ~ q(z|x), or compare
-    class_components: int = 3
-    eval_samples: int = 5000  # decoded samples per prior for the sample-quality figures
-    max_minutes: float | None = None  # wall-clock cap for the whole run
-    seed: int = 0
-    device: str = "auto"
-    out_dir: str = "runs/mnist-bernoulli"
-    num_threads: int | None = None
+    prior_candidates: str = option("1,10,20,50", "fitted prior: candidate K", "K,K,...")
+    prior_sources: str = option(
+        "means,draws", "fitted prior: fit to encoder means, posterior draws, or compare", "SRC,..."
+    )
+    class_components: int = option(3, "components of each per-class prior", "K")
+    eval_samples: int = option(5000, "decoded samples per prior for sample figures", "N")
+    max_minutes: float | None = option(None, "wall-clock cap for the whole run", "MIN")
+    seed: int = option(0, "random seed", "N")
+    device: str = option("auto", "auto, cpu, cuda or cuda:N", "DEVICE")
+    out_dir: str = option("", "checkpoints and pictures; default runs/<name>", "DIR")
+    num_threads: int | None = option(None, "torch threads; default torch's", "N")
+
+    def __post_init__(self) -> None:
+        # Defaults that follow other fields: a Gaussian run is not called mnist-bernoulli.
+        if not self.name:
+            object.__setattr__(self, "name", f"mnist-{self.model.likelihood}")
+        if not self.out_dir:
+            object.__setattr__(self, "out_dir", f"runs/{self.name}")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

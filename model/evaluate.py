@@ -173,17 +173,47 @@ def main(argv: list[str] | None = None) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("artifact", type=Path, help="the .pt artifact to evaluate")
-    parser.add_argument("--data-dir", required=True, help="IDX folder with the splits")
-    parser.add_argument("--split", default="val-5k", help="split to score (default: val-5k)")
-    parser.add_argument("--train-split", default="train-5k", help="for sample distances")
-    parser.add_argument("--k", type=int, default=1000, help="importance samples (default 1000)")
-    parser.add_argument("--limit", type=int, help="evaluate only the first N images")
     parser.add_argument(
-        "--classifier", default="runs/classifier.pt", help="cache of the classifier"
+        "--data-dir", required=True, metavar="DIR", help="IDX folder with the splits"
     )
-    parser.add_argument("--out", type=Path, default=Path("runs/eval"))
-    parser.add_argument("--samples", type=int, default=5000, help="samples per prior to judge")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--split", default="val-5k", metavar="SPLIT", help="split to score (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--train-split",
+        default="train-5k",
+        metavar="SPLIT",
+        help="training split, for the samples' nearest-digit distance (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--k", type=int, default=1000, metavar="K", help="importance samples (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--limit", type=int, metavar="N", help="evaluate only the first N images (default: all)"
+    )
+    parser.add_argument(
+        "--classifier",
+        default="runs/classifier.pt",
+        metavar="PATH",
+        help="cache of the digit classifier, trained on first use (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("runs/eval"),
+        metavar="DIR",
+        help="report.json and pictures go here (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--samples",
+        type=int,
+        default=5000,
+        metavar="N",
+        help="samples per prior to judge (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, metavar="N", help="random seed (default: %(default)s)"
+    )
     args = parser.parse_args(argv)
     artifact = load_artifact(args.artifact)
     model, metadata = artifact.module, artifact.metadata

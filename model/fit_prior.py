@@ -153,15 +153,27 @@ def main(argv: list[str] | None = None) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("artifact", type=Path, help="artifact to read (format 1 or 2)")
-    parser.add_argument("--data-dir", required=True, help="IDX folder with the splits")
     parser.add_argument(
-        "--out", type=Path, required=True, help="where to write the format-2 artifact"
+        "--data-dir", required=True, metavar="DIR", help="IDX folder with the splits"
     )
     parser.add_argument(
-        "--train-split", default="train-5k", help="codes to fit (default: train-5k)"
+        "--out",
+        type=Path,
+        required=True,
+        metavar="PATH",
+        help="where to write the format-2 artifact",
     )
     parser.add_argument(
-        "--val-split", default="val-5k", help="split that chooses K (default: val-5k)"
+        "--train-split",
+        default="train-5k",
+        metavar="SPLIT",
+        help="codes to fit (default: train-5k)",
+    )
+    parser.add_argument(
+        "--val-split",
+        default="val-5k",
+        metavar="SPLIT",
+        help="split that chooses K (default: val-5k)",
     )
     parser.add_argument(
         "--candidates",
@@ -183,13 +195,24 @@ def main(argv: list[str] | None = None) -> None:
         help="components of each per-class mixture for ?digit= (default: %(default)s)",
     )
     parser.add_argument(
-        "--classifier", default="runs/classifier.pt", help="cache of the classifier"
+        "--classifier",
+        default="runs/classifier.pt",
+        metavar="PATH",
+        help="cache of the digit classifier, trained on first use (default: %(default)s)",
     )
-    parser.add_argument("--pictures", type=Path, help="also write sample grids to this folder")
     parser.add_argument(
-        "--samples", type=int, default=5000, help="samples per prior to judge (default: 5000)"
+        "--pictures", type=Path, metavar="DIR", help="also write sample grids to this folder"
     )
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--samples",
+        type=int,
+        default=5000,
+        metavar="N",
+        help="samples per prior to judge (default: 5000)",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, metavar="N", help="random seed (default: %(default)s)"
+    )
     args = parser.parse_args(argv)
     artifact = load_artifact(args.artifact)
     train_pixels, _ = load_split(args.data_dir, args.train_split)

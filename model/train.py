@@ -1,8 +1,7 @@
 """Train a VAE by maximising the ELBO on an IDX folder, then evaluate it and export the artifact.
 
-    python -m model.train --likelihood bernoulli --name mnist-bernoulli \
-        --export weights/mnist-bernoulli.pt
-    torchrun --nproc_per_node 2 -m model.train ...      # DistributedDataParallel
+vae-train --likelihood gaussian --data-dir DIR --export weights/mnist-gaussian.pt
+torchrun --nproc_per_node 2 -m model.train ...      # DistributedDataParallel
 """
 
 from __future__ import annotations
@@ -212,16 +211,16 @@ _ARGUMENT_TYPES: dict[str, type] = {"int": int, "float": float, "str": str}
 def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.Namespace]:
     """Flags mirror the config dataclasses one to one (`--latent-dim`, `--lr`, ...)."""
     parser = argparse.ArgumentParser(
-        prog="python -m model.train",
+        prog="vae-train",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     groups: dict[str, ModelConfig | TrainConfig] = {"model": ModelConfig(), "train": TrainConfig()}
     for group, defaults in groups.items():
         for spec in dataclasses.fields(defaults):
-            if spec.name in ("model", "image_shape"):
-                continue
-            default = getattr(defaults, spec.name)
+            if "help" not in spec.metadata:
+                continue  # not a flag (the nested model config, the image shape)
+            default = spec.default  # declared, not resolved: name and out_dir follow others
             # Annotations are strings here ("int | None", "Likelihood"): take the first type.
             annotation = str(spec.type).split("|")[0].strip()
             kind = _ARGUMENT_TYPES.get(annotation, str)
@@ -231,18 +230,32 @@ def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.Nam
                 default=default,
                 choices=["bernoulli", "gaussian"] if annotation == "Likelihood" else None,
                 dest=f"{group}.{spec.name}",
-                help=f"(default: {default})",
+                metavar=spec.metadata.get("metavar") or None,
+                help=spec.metadata["help"] + ("" if default == "" else f" (default: {default})"),
             )
-    parser.add_argument("--resume", type=Path, help="continue from a checkpoint (last.pt)")
     parser.add_argument(
-        "--export", type=Path, help="evaluate the best model and write the artifact here"
+        "--resume",
+        type=Path,
+        metavar="CHECKPOINT",
+        help="continue from a checkpoint (last.pt) with its saved settings",
     )
-    parser.add_argument("--eval-k", type=int, default=1000, help="importance samples for the NLL")
-    parser.add_argument("--description", default="", help="metadata description")
+    parser.add_argument(
+        "--export",
+        type=Path,
+        metavar="PATH",
+        help="fit the priors, evaluate the best model and write the artifact here",
+    )
+    parser.add_argument(
+        "--eval-k", type=int, default=1000, metavar="K", help="importance samples for the NLL"
+    )
+    parser.add_argument(
+        "--description", default="", metavar="TEXT", help="one line for the metadata"
+    )
     parser.add_argument(
         "--classifier",
         type=Path,
         default=Path("runs/classifier.pt"),
+        metavar="PATH",
         help="cache of the MNIST classifier for sample quality (trained on first use)",
     )
     args = parser.parse_args(argv)
@@ -253,6 +266,21 @@ def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.Nam
     train_fields = {k.split(".", 1)[1]: v for k, v in values.items() if k.startswith("train.")}
     if args.resume is not None:
         saved = torch.load(args.resume, map_location="cpu", weights_only=False)["config"]
+        flag_defaults = {
+            f"{group}.{name}": value
+            for group, group_config in groups.items()
+            for name, value in dataclasses.asdict(group_config).items()
+        }
+        ignored = sorted(
+            "--" + key.split(".", 1)[1].replace("_", "-")
+            for key, value in values.items()
+            if key in flag_defaults and value != flag_defaults[key]
+        )
+        if ignored:
+            sys.stderr.write(
+                f"vae-train: --resume continues with the checkpoint's settings; "
+                f"ignoring {', '.join(ignored)}\n"
+            )
         return TrainConfig.from_dict(saved), args
     return TrainConfig(model=model, **train_fields), args
 

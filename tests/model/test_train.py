@@ -12,7 +12,7 @@ import torch
 from contract.artifact import load_artifact
 from model.config import TrainConfig
 from model.networks import GAUSSIAN_LOGVAR_MIN
-from model.train import main, variance_floor
+from model.train import main, parse_args, variance_floor
 
 TINY = [
     "--limit",
@@ -160,3 +160,38 @@ def test_distributed_data_parallel_with_two_gloo_processes(tmp_path: Path, mnist
     checkpoint = torch.load(run / "last.pt", weights_only=False)
     assert checkpoint["state"]["epoch"] == 2
     assert checkpoint["config"]["limit"] == 256
+
+
+def test_help_describes_every_flag_with_a_plain_metavar(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit):
+        parse_args(["--help"])
+    text = capsys.readouterr().out
+    flags = [line.split()[0] for line in text.splitlines() if line.strip().startswith("--")]
+    assert "--latent-dim" in flags
+    assert "MODEL." not in text  # no MODEL.LATENT_DIM-style metavars
+    assert "TRAIN." not in text
+    for line in text.split("options:")[1].split("\n  --")[1:]:
+        flag_and_help = " ".join(line.split())
+        assert len(flag_and_help.split()) > 2, f"--{flag_and_help} has no description"
+
+
+def test_name_and_out_dir_follow_the_likelihood() -> None:
+    config, _ = parse_args(["--likelihood", "gaussian"])
+    assert config.name == "mnist-gaussian"
+    assert config.out_dir == "runs/mnist-gaussian"
+    named, _ = parse_args(["--name", "digits"])
+    assert (named.name, named.out_dir) == ("digits", "runs/digits")
+    assert TrainConfig().augment_shift == 1  # the shipped recipe's
+
+
+def test_resume_says_which_flags_it_ignores(
+    tmp_path: Path, mnist_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = tmp_path / "run"
+    main([*TINY, "--data-dir", str(mnist_dir), "--out-dir", str(run), "--epochs", "1"])
+    capsys.readouterr()
+    config, _ = parse_args(["--resume", str(run / "last.pt"), "--lr", "0.5", "--epochs", "9"])
+    assert config.lr == 1e-3
+    assert "ignoring --epochs, --lr" in capsys.readouterr().err
