@@ -12,11 +12,16 @@ RUN python3 -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 # torch on its own, first: the heaviest layer, and the one that differs between CPU and CUDA.
 # TORCH_WHEEL names a wheel inside the build context (CPU build); empty means PyPI's default
-# torch==2.13.0, which on Linux is the CUDA build.
+# torch==2.13.0, which on Linux is the CUDA build. TORCH_VARIANT=cpu (compose's CPU service)
+# refuses to build without a wheel, so a CPU image never silently gets CUDA torch.
 ARG TORCH_WHEEL=""
+ARG TORCH_VARIANT="cuda"
 COPY wheels/ /tmp/wheels/
 RUN if [ -n "$TORCH_WHEEL" ]; then \
         pip install "/tmp/$TORCH_WHEEL"; \
+    elif [ "$TORCH_VARIANT" = "cpu" ]; then \
+        echo "TORCH_VARIANT=cpu needs TORCH_WHEEL: a CPU torch wheel inside the build context, e.g. wheels/torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl" >&2; \
+        exit 1; \
     else \
         pip install torch==2.13.0; \
     fi \
