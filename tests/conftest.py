@@ -29,7 +29,17 @@ def weights_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     priors = tiny_priors()
     save_artifact(
         tiny_vae("bernoulli"),
-        tiny_metadata("tiny", priors=prior_metadata(priors)),
+        tiny_metadata(
+            "tiny",
+            priors=prior_metadata(priors),
+            metrics={
+                "k": 1,
+                "split": "val",
+                "nll": 90.0,
+                "priors": {"fitted": {"T=1.0": {"frechet_distance": 27.4, "mnist_score": 9.1}}},
+                "reference": {"frechet_distance_train_vs_val": 25.8},
+            },
+        ),
         folder / "tiny.pt",
         priors,
     )

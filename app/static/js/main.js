@@ -7,6 +7,18 @@ import { setupExplore } from "./explore.js";
 
 const number = (value, digits = 1) => (typeof value === "number" ? value.toFixed(digits) : "?");
 
+// Format 2 records sample quality per prior; format 1 had one figure for N(0, I).
+function sampleQuality(model) {
+  const m = model.metrics || {};
+  const prior = (model.sample_priors || ["standard"])[0];
+  const figures = m.priors?.[prior]?.["T=1.0"];
+  if (figures) {
+    return `its ${prior}-prior samples score Fréchet distance ${number(figures.frechet_distance)}` +
+      ` (real digits: ${number(m.reference?.frechet_distance_train_vs_val)})`;
+  }
+  return `sample Fréchet distance ${number(m.frechet_distance)}`;
+}
+
 function describe(model) {
   const m = model.metrics || {};
   const t = model.training || {};
@@ -16,7 +28,7 @@ function describe(model) {
   return `${model.description || model.name}. Trained on ${model.dataset?.size ?? "?"} digits ` +
     `(${model.dataset?.split ?? "?"}) for ${t.epochs ?? "?"} epochs in ${number((t.seconds ?? 0) / 60)} min ` +
     `on ${t.device ?? "?"}. On held-out digits (${m.split ?? "?"}) it scores ${quality} ` +
-    `(importance-weighted, k=${m.k ?? "?"}); sample Fréchet distance ${number(m.frechet_distance)}. ` +
+    `(importance-weighted, k=${m.k ?? "?"}); ${sampleQuality(model)}. ` +
     `Latent size ${model.latent_dim}, ${model.likelihood} likelihood, served on ${model.device}.`;
 }
 
@@ -27,7 +39,7 @@ function choose(name) {
   const model = state.models.find((m) => m.name === name);
   state.model = model.name;
   state.latentDim = model.latent_dim;
-  state.classes = Object.keys(model.class_latents || {});
+  state.classes = model.digits || [];
   state.a = state.b = state.drawing = null;
   document.getElementById("model-summary").textContent = describe(model);
   listeners.forEach((listener) => listener(model));
