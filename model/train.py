@@ -1,14 +1,12 @@
-"""Train a VAE by maximising the ELBO on an IDX folder, then evaluate it and export the artifact.
+"""The training loop: maximise the ELBO on an IDX folder; flags in model/train_args.py.
 
-vae-train --likelihood gaussian --data-dir DIR --export weights/mnist-gaussian.pt
-torchrun --nproc_per_node 2 -m model.train ...      # DistributedDataParallel
+    vae-train --likelihood gaussian --data-dir DIR --export weights/mnist-gaussian.pt
+    torchrun --nproc_per_node 2 -m model.train ...      # DistributedDataParallel
 """
 
 from __future__ import annotations
 
-import argparse
 import copy
-import dataclasses
 import math
 import shlex
 import sys
@@ -24,11 +22,12 @@ from tqdm import tqdm
 from contract.bounds import kl_to_standard_normal, reparameterize
 from contract.transforms import apply_transform, encoder_input
 from model import distributed
-from model.config import ModelConfig, TrainConfig
+from model.config import TrainConfig
 from model.data import load_split, random_shift
 from model.distributed import Runtime
 from model.networks import GAUSSIAN_LOGVAR_MIN, VAE
 from model.robustness import GradientClipper, is_spike, roll_back
+from model.train_args import parse_args
 
 
 class ElboObjective(nn.Module):
@@ -203,86 +202,6 @@ def train(
     vae.load_state_dict(best_weights)
     vae.logvar_min = GAUSSIAN_LOGVAR_MIN  # what the artifact is evaluated and shipped with
     return vae.eval(), state
-
-
-_ARGUMENT_TYPES: dict[str, type] = {"int": int, "float": float, "str": str}
-
-
-def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.Namespace]:
-    """Flags mirror the config dataclasses one to one (`--latent-dim`, `--lr`, ...)."""
-    parser = argparse.ArgumentParser(
-        prog="vae-train",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    groups: dict[str, ModelConfig | TrainConfig] = {"model": ModelConfig(), "train": TrainConfig()}
-    for group, defaults in groups.items():
-        for spec in dataclasses.fields(defaults):
-            if "help" not in spec.metadata:
-                continue  # not a flag (the nested model config, the image shape)
-            default = spec.default  # declared, not resolved: name and out_dir follow others
-            # Annotations are strings here ("int | None", "Likelihood"): take the first type.
-            annotation = str(spec.type).split("|")[0].strip()
-            kind = _ARGUMENT_TYPES.get(annotation, str)
-            parser.add_argument(
-                f"--{spec.name.replace('_', '-')}",
-                type=kind,
-                default=default,
-                choices=["bernoulli", "gaussian"] if annotation == "Likelihood" else None,
-                dest=f"{group}.{spec.name}",
-                metavar=spec.metadata.get("metavar") or None,
-                help=spec.metadata["help"] + ("" if default == "" else f" (default: {default})"),
-            )
-    parser.add_argument(
-        "--resume",
-        type=Path,
-        metavar="CHECKPOINT",
-        help="continue from a checkpoint (last.pt) with its saved settings",
-    )
-    parser.add_argument(
-        "--export",
-        type=Path,
-        metavar="PATH",
-        help="fit the priors, evaluate the best model and write the artifact here",
-    )
-    parser.add_argument(
-        "--eval-k", type=int, default=1000, metavar="K", help="importance samples for the NLL"
-    )
-    parser.add_argument(
-        "--description", default="", metavar="TEXT", help="one line for the metadata"
-    )
-    parser.add_argument(
-        "--classifier",
-        type=Path,
-        default=Path("runs/classifier.pt"),
-        metavar="PATH",
-        help="cache of the MNIST classifier for sample quality (trained on first use)",
-    )
-    args = parser.parse_args(argv)
-    values = vars(args)
-    model = ModelConfig(
-        **{k.split(".", 1)[1]: v for k, v in values.items() if k.startswith("model.")}
-    )
-    train_fields = {k.split(".", 1)[1]: v for k, v in values.items() if k.startswith("train.")}
-    if args.resume is not None:
-        saved = torch.load(args.resume, map_location="cpu", weights_only=False)["config"]
-        flag_defaults = {
-            f"{group}.{name}": value
-            for group, group_config in groups.items()
-            for name, value in dataclasses.asdict(group_config).items()
-        }
-        ignored = sorted(
-            "--" + key.split(".", 1)[1].replace("_", "-")
-            for key, value in values.items()
-            if key in flag_defaults and value != flag_defaults[key]
-        )
-        if ignored:
-            sys.stderr.write(
-                f"vae-train: --resume continues with the checkpoint's settings; "
-                f"ignoring {', '.join(ignored)}\n"
-            )
-        return TrainConfig.from_dict(saved), args
-    return TrainConfig(model=model, **train_fields), args
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -12,7 +12,8 @@ import torch
 from contract.artifact import load_artifact
 from model.config import TrainConfig
 from model.networks import GAUSSIAN_LOGVAR_MIN
-from model.train import main, parse_args, variance_floor
+from model.train import main, variance_floor
+from model.train_args import parse_args
 
 TINY = [
     "--limit",
