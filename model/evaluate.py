@@ -164,6 +164,37 @@ def write_pictures(
     return written
 
 
+def add_judging_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags every CLI that judges samples shares: data, classifier, sample count, seed."""
+    parser.add_argument(
+        "--data-dir", required=True, metavar="DIR", help="IDX folder with the splits"
+    )
+    parser.add_argument(
+        "--classifier",
+        default="runs/classifier.pt",
+        metavar="PATH",
+        help="cache of the digit classifier, trained on first use (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--samples",
+        type=int,
+        default=5000,
+        metavar="N",
+        help="samples per prior to judge (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, metavar="N", help="random seed (default: %(default)s)"
+    )
+
+
+def judge_from_args(
+    args: argparse.Namespace, train_pixels: Tensor, val_pixels: Tensor
+) -> SampleJudge:
+    """The SampleJudge that add_judging_arguments' flags describe."""
+    classifier = load_or_train_classifier(args.classifier, args.data_dir)
+    return SampleJudge(classifier, train_pixels, val_pixels, args.samples)
+
+
 def main(argv: list[str] | None = None) -> None:
     from contract.artifact import load_artifact  # only the CLI reads artifacts
 
@@ -173,9 +204,7 @@ def main(argv: list[str] | None = None) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("artifact", type=Path, help="the .pt artifact to evaluate")
-    parser.add_argument(
-        "--data-dir", required=True, metavar="DIR", help="IDX folder with the splits"
-    )
+    add_judging_arguments(parser)
     parser.add_argument(
         "--split", default="val-5k", metavar="SPLIT", help="split to score (default: %(default)s)"
     )
@@ -192,27 +221,11 @@ def main(argv: list[str] | None = None) -> None:
         "--limit", type=int, metavar="N", help="evaluate only the first N images (default: all)"
     )
     parser.add_argument(
-        "--classifier",
-        default="runs/classifier.pt",
-        metavar="PATH",
-        help="cache of the digit classifier, trained on first use (default: %(default)s)",
-    )
-    parser.add_argument(
         "--out",
         type=Path,
         default=Path("runs/eval"),
         metavar="DIR",
         help="report.json and pictures go here (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--samples",
-        type=int,
-        default=5000,
-        metavar="N",
-        help="samples per prior to judge (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--seed", type=int, default=0, metavar="N", help="random seed (default: %(default)s)"
     )
     args = parser.parse_args(argv)
     artifact = load_artifact(args.artifact)
@@ -225,9 +238,7 @@ def main(argv: list[str] | None = None) -> None:
     report["likelihood"] = likelihood_metrics(
         model, pixels, metadata.input_transform, args.k, args.seed
     )
-    judge = SampleJudge(
-        load_or_train_classifier(args.classifier, args.data_dir), train_pixels, pixels, args.samples
-    )
+    judge = judge_from_args(args, train_pixels, pixels)
     report["samples"] = sample_metrics(model, judge, artifact.priors, seed=args.seed)
     pictures = write_pictures(model, pixels, artifact.priors, args.out, args.seed)
     report["pictures"] = [str(p) for p in pictures]

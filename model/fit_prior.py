@@ -26,9 +26,15 @@ from tqdm import tqdm
 
 from contract.artifact import load_artifact, save_artifact
 from contract.priors import Priors
-from model.classifier import load_or_train_classifier
 from model.data import load_split
-from model.evaluate import SampleJudge, decode_all, sample_metrics, write_pictures
+from model.evaluate import (
+    SampleJudge,
+    add_judging_arguments,
+    decode_all,
+    judge_from_args,
+    sample_metrics,
+    write_pictures,
+)
 from model.prior_fit import CodeSource, encode_all, fit_mixture, fit_priors
 
 DEFAULT_CANDIDATES = (1, 10, 20, 50)
@@ -153,9 +159,7 @@ def main(argv: list[str] | None = None) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("artifact", type=Path, help="artifact to read (format 1 or 2)")
-    parser.add_argument(
-        "--data-dir", required=True, metavar="DIR", help="IDX folder with the splits"
-    )
+    add_judging_arguments(parser)
     parser.add_argument(
         "--out",
         type=Path,
@@ -195,34 +199,13 @@ def main(argv: list[str] | None = None) -> None:
         help="components of each per-class mixture for ?digit= (default: %(default)s)",
     )
     parser.add_argument(
-        "--classifier",
-        default="runs/classifier.pt",
-        metavar="PATH",
-        help="cache of the digit classifier, trained on first use (default: %(default)s)",
-    )
-    parser.add_argument(
         "--pictures", type=Path, metavar="DIR", help="also write sample grids to this folder"
-    )
-    parser.add_argument(
-        "--samples",
-        type=int,
-        default=5000,
-        metavar="N",
-        help="samples per prior to judge (default: 5000)",
-    )
-    parser.add_argument(
-        "--seed", type=int, default=0, metavar="N", help="random seed (default: %(default)s)"
     )
     args = parser.parse_args(argv)
     artifact = load_artifact(args.artifact)
     train_pixels, _ = load_split(args.data_dir, args.train_split)
     val_pixels, _ = load_split(args.data_dir, args.val_split)
-    judge = SampleJudge(
-        load_or_train_classifier(args.classifier, args.data_dir),
-        train_pixels,
-        val_pixels,
-        args.samples,
-    )
+    judge = judge_from_args(args, train_pixels, val_pixels)
     sources = tuple(s.strip() for s in args.sources.split(","))
     unknown = sorted(set(sources) - {"means", "draws"})
     if unknown:

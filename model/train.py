@@ -1,7 +1,7 @@
 """The training loop: maximise the ELBO on an IDX folder; flags in model/train_args.py.
 
-    vae-train --likelihood gaussian --data-dir DIR --export weights/mnist-gaussian.pt
-    torchrun --nproc_per_node 2 -m model.train ...      # DistributedDataParallel
+vae-train --likelihood gaussian --data-dir DIR --export weights/mnist-gaussian.pt
+torchrun --nproc_per_node 2 -m model.train ...      # DistributedDataParallel
 """
 
 from __future__ import annotations
