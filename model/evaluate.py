@@ -154,10 +154,20 @@ def write_pictures(
 ) -> list[Path]:
     """reconstructions.png (originals on odd rows) and samples-<prior>.png (8×8, T = 1)."""
     with torch.no_grad():
-        originals = to_unit(pixels[:32])
+        # Rows of up to 8 originals, each followed by their reconstructions; at most 4 pairs.
+        cols = min(8, len(pixels))
+        count = min(32, len(pixels) // cols * cols)
+        originals = to_unit(pixels[:count])  # [count,C,H,W]
         recon = model.decode(model.encode(originals)[0])
-        paired = torch.stack([originals.view(4, 8, 1, 28, 28), recon.view(4, 8, 1, 28, 28)], 1)
-        written = [save_grid(paired.reshape(64, 1, 28, 28), out_dir / "reconstructions.png", 8)]
+        shape = (count // cols, cols, *originals.shape[1:])
+        paired = torch.stack([originals.view(shape), recon.view(shape)], 1)
+        written = [
+            save_grid(
+                paired.reshape(2 * count, *originals.shape[1:]),
+                out_dir / "reconstructions.png",
+                cols,
+            )
+        ]
         for name in priors.names:
             z = priors.get(name).sample(64, torch.Generator().manual_seed(seed))
             written.append(save_grid(model.decode(z), out_dir / f"samples-{name}.png", cols=8))
