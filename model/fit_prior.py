@@ -35,7 +35,7 @@ from model.evaluate import (
     sample_metrics,
     write_pictures,
 )
-from model.prior_fit import CodeSource, encode_all, fit_mixture, fit_priors
+from model.prior_fit import Codes, CodeSource, encode_all, fit_mixture, fit_priors
 
 DEFAULT_CANDIDATES = (1, 10, 20, 50)
 DEFAULT_CLASS_COMPONENTS = 3
@@ -56,14 +56,13 @@ class PriorChoice:
 def choose_components(
     model: Any,
     judge: SampleJudge,
-    train_pixels: torch.Tensor,
-    val_pixels: torch.Tensor,
+    train_codes: Codes,
+    val_codes: Codes,
     candidates: tuple[int, ...],
     sources: tuple[CodeSource, ...] = ("means",),
     seed: int = 0,
 ) -> PriorChoice:
     """Fit each (source, K) on train codes and score it on val; returns the table and choice."""
-    train_codes, val_codes = encode_all(model, train_pixels), encode_all(model, val_pixels)
     generator = torch.Generator().manual_seed(seed)
     floor = NOVELTY_RATIO * judge.reference["nearest_train_median_val"]
     table = []
@@ -140,9 +139,11 @@ def fit_artifact_priors(
     """Choose K, fit the fitted and class priors; returns them and their metadata entry."""
     train_pixels, train_labels = load_split(data_dir, train_split)
     val_pixels, _ = load_split(data_dir, val_split)
-    choice = choose_components(model, judge, train_pixels, val_pixels, candidates, sources, seed)
+    codes = encode_all(model, train_pixels)  # once: the choice and the final fit share them
+    choice = choose_components(
+        model, judge, codes, encode_all(model, val_pixels), candidates, sources, seed
+    )
     started = time.monotonic()
-    codes = encode_all(model, train_pixels)
     priors = fit_priors(
         codes, train_labels, choice.components, class_components, choice.source, seed
     )
