@@ -7,15 +7,14 @@ import binascii
 import io
 import math
 import warnings
-from typing import Literal
 
 import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
 from app.errors import BadImage, InvalidInput, PayloadTooLarge
+from contract.images import Invert, Preprocess, image_to_pixels
 
-Invert = Literal["auto", "true", "false"]
 # Pillow's own bomb check is off: ours (max_pixels, a 413 before decoding) replaces it, and
 # Pillow's would only warn or raise its own error type for sizes our limit may allow.
 Image.MAX_IMAGE_PIXELS = None
@@ -45,60 +44,16 @@ def _open(data: bytes, max_pixels: int) -> Image.Image:
     return image
 
 
-def _to_grey(image: Image.Image) -> np.ndarray:
-    """Any mode → uint8 [H,W]; transparency is composited onto white, like a page."""
-    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
-        values = np.asarray(image, dtype=np.float64)
-        top = 65535.0 if image.mode.startswith("I;16") or values.max() > 255 else 255.0
-        return np.clip(values / top * 255.0, 0, 255).round().astype(np.uint8)
-    if image.mode == "F":
-        values = np.nan_to_num(np.asarray(image, dtype=np.float64))
-        top = 1.0 if values.max() <= 1.0 else 255.0
-        return np.clip(values / top * 255.0, 0, 255).round().astype(np.uint8)
-    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
-        rgba = image.convert("RGBA")
-        page = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        image = Image.alpha_composite(page, rgba)
-    return np.asarray(image.convert("L"), dtype=np.uint8)
-
-
-def _should_invert(grey: np.ndarray, invert: Invert) -> bool:
-    """`auto`: a light border means dark ink on paper, the opposite of MNIST's convention."""
-    if invert != "auto":
-        return invert == "true"
-    border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
-    return float(border.mean()) > 127.5
-
-
-def _fit(picture: Image.Image, width: int, height: int) -> Image.Image:
-    """Resize to fit width×height keeping the aspect ratio, centred on black. Each side keeps
-    at least one pixel, so a 200×2 or 1×10000 image becomes a thin line, not an error
-    (ImageOps.pad rounds the short side to 0 px there)."""
-    ratio = min(width / picture.width, height / picture.height)
-    size = (
-        max(1, min(width, round(picture.width * ratio))),
-        max(1, min(height, round(picture.height * ratio))),
-    )
-    resized = picture.resize(size, Image.Resampling.LANCZOS)
-    canvas = Image.new("L", (width, height), 0)
-    canvas.paste(resized, ((width - size[0]) // 2, (height - size[1]) // 2))
-    return canvas
-
-
 def image_to_tensor(
-    data: bytes, shape: tuple[int, int, int], max_pixels: int, invert: Invert = "auto"
+    data: bytes,
+    shape: tuple[int, int, int],
+    max_pixels: int,
+    invert: Invert = Invert.auto,
+    preprocess: Preprocess | None = None,
 ) -> torch.Tensor:
-    """Decode, convert to grey, invert if needed, fit into H×W keeping the aspect ratio (black
-    padding), and scale to [0, 1]: [C,H,W]."""
-    channels, height, width = shape
-    grey = _to_grey(_open(data, max_pixels))
-    if _should_invert(grey, invert):
-        grey = 255 - grey
-    picture = Image.fromarray(grey)  # uint8 [H,W] → mode L
-    if picture.size != (width, height):
-        picture = _fit(picture, width, height)
-    pixels = torch.from_numpy(np.asarray(picture, dtype=np.float32) / 255.0)  # [H,W]
-    return pixels.unsqueeze(0).expand(channels, height, width).contiguous()
+    """Decode (within the size limit) and make the model's input [C,H,W] in [0, 1]: grey,
+    inverted if needed, then MNIST-style preprocessing or a plain fit (contract.images)."""
+    return image_to_pixels(_open(data, max_pixels), shape, invert, preprocess)
 
 
 def decode_base64(text: str) -> bytes:

@@ -16,6 +16,7 @@ from app.registry import ModelRegistry
 from app.rendering import Output
 from app.settings import Settings
 from app.worker import InferenceWorker
+from contract.images import Invert, Preprocess
 
 # Every dependency is `async def`: none of them blocks, and a plain `def` would cost each
 # request a hop through AnyIO's thread pool.
@@ -79,8 +80,15 @@ async def output_options(
 
 OutputDep = Annotated[Output, Depends(output_options)]
 InvertQuery = Annotated[
-    Literal["auto", "true", "false"],
-    Query(description="invert dark-on-light drawings; auto looks at the border"),
+    Invert, Query(description="invert dark-on-light drawings; auto looks at the border")
+]
+PreprocessQuery = Annotated[
+    Preprocess | None,
+    Query(
+        description="mnist: remove the background, crop the ink, fit it into 20×20 and centre "
+        "it by mass (for photos and drawings); none: only resize. Default: mnist for images "
+        "that are not the model's size (28×28), none for those that are"
+    ),
 ]
 
 

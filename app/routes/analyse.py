@@ -10,8 +10,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from app.codecs import Invert, image_to_tensor
-from app.deps import InvertQuery, OutputDep, ServedDep, SettingsDep
+from app.codecs import image_to_tensor
+from app.deps import InvertQuery, OutputDep, PreprocessQuery, ServedDep, SettingsDep
 from app.errors import InvalidInput
 from app.inputs import IMAGE_REQUEST_BODY, read_images
 from app.openapi import IMAGE_ERRORS
@@ -19,20 +19,28 @@ from app.rendering import PNG_RESPONSE
 from app.schemas import MAX_SEED, EncodeResponse, ImagesResponse, ScoreResponse
 from app.settings import Settings
 from contract.bounds import bits_per_dim, score_images
+from contract.images import Invert, Preprocess
 
 router = APIRouter(tags=["analyse"], responses=IMAGE_ERRORS)
 SeedQuery = Annotated[int | None, Query(ge=0, le=MAX_SEED, description="seed for sampling")]
 
 
 async def _image_batch(
-    request: Request, served: ServedDep, settings: Settings, invert: Invert
+    request: Request,
+    served: ServedDep,
+    settings: Settings,
+    invert: Invert,
+    preprocess: Preprocess | None,
 ) -> torch.Tensor:
     """The request's images as one batch [N,C,H,W] in [0, 1], decoded off the event loop."""
     raw = await read_images(request, settings)
     shape = served.model.image_shape
     return await run_in_threadpool(
         lambda: torch.stack(
-            [image_to_tensor(data, shape, settings.max_image_pixels, invert) for data in raw]
+            [
+                image_to_tensor(data, shape, settings.max_image_pixels, invert, preprocess)
+                for data in raw
+            ]
         )
     )
 
@@ -48,11 +56,12 @@ async def encode(
     served: ServedDep,
     settings: SettingsDep,
     seed: SeedQuery = None,
-    invert: InvertQuery = "auto",
+    invert: InvertQuery = Invert.auto,
+    preprocess: PreprocessQuery = None,
 ) -> JSONResponse:
     """q(z|x) = N(mean, exp(logvar)) per image; with ?seed= also a sample z from it."""
     model = served.model
-    x = await _image_batch(request, served, settings, invert)
+    x = await _image_batch(request, served, settings, invert, preprocess)
     mean, logvar = await served.worker.run(model, "encode", x)
     body = EncodeResponse(model=model.name, mean=mean.tolist(), logvar=logvar.tolist())
     headers = {}
@@ -75,11 +84,12 @@ async def reconstruct(
     served: ServedDep,
     settings: SettingsDep,
     output: OutputDep,
-    invert: InvertQuery = "auto",
+    invert: InvertQuery = Invert.auto,
+    preprocess: PreprocessQuery = None,
 ) -> Response:
     """decode(mean(x)) for each image: a PNG (grid) or JSON {model, images}."""
     model = served.model
-    x = await _image_batch(request, served, settings, invert)
+    x = await _image_batch(request, served, settings, invert, preprocess)
     encoded = await served.worker.run(model, "forward", x, output.encoder())
     return output.respond(encoded, lambda images: {"model": model.name, "images": images})
 
@@ -96,14 +106,15 @@ async def score_route(
     settings: SettingsDep,
     k: Annotated[int, Query(ge=1, description="importance samples")] = 100,
     seed: SeedQuery = None,
-    invert: InvertQuery = "auto",
+    invert: InvertQuery = Invert.auto,
+    preprocess: PreprocessQuery = None,
 ) -> JSONResponse:
     """How digit-like is this? Lower is more typical; an outlier score. Nats per image."""
     model = served.model
     if k > settings.max_score_k:
         raise InvalidInput(f"k={k} is above the limit {settings.max_score_k} (VAE_MAX_SCORE_K)")
     used_seed = seed if seed is not None else secrets.randbelow(2**31)
-    x = await _image_batch(request, served, settings, invert)
+    x = await _image_batch(request, served, settings, invert, preprocess)
     generator = torch.Generator().manual_seed(used_seed)
     nll, neg_elbo = await served.worker.call(
         model,

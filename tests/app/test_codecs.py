@@ -7,6 +7,7 @@ from PIL import Image
 
 from app.codecs import decode_base64, image_to_tensor, images_to_png, tile
 from app.errors import BadImage, PayloadTooLarge
+from contract.images import Preprocess
 from tests.app.conftest import b64, digit_png
 
 SHAPE = (1, 28, 28)
@@ -32,8 +33,8 @@ def test_dark_on_light_drawing_is_inverted_automatically() -> None:
     assert kept.mean() > 0.5
 
 
-def test_large_non_square_image_is_fitted_with_aspect_kept() -> None:
-    x = image_to_tensor(digit_png(size=(280, 140)), SHAPE, 1_000_000)
+def test_large_non_square_image_is_fitted_with_aspect_kept_without_preprocessing() -> None:
+    x = image_to_tensor(digit_png(size=(280, 140)), SHAPE, 1_000_000, preprocess=Preprocess.none)
     assert x.shape == SHAPE
     # The 2:1 picture fills the middle rows only; the padding is black.
     assert float(x[0, :6].max()) == 0.0
@@ -119,7 +120,9 @@ def test_png_is_8_bit_grey_and_upscaled() -> None:
 def test_an_elongated_image_becomes_a_centred_line() -> None:
     out = io.BytesIO()
     Image.new("L", (200, 2), 255).save(out, format="PNG")
-    x = image_to_tensor(out.getvalue(), (1, 28, 28), 10**6, invert="false")
+    x = image_to_tensor(
+        out.getvalue(), (1, 28, 28), 10**6, invert="false", preprocess=Preprocess.none
+    )
     assert x.shape == (1, 28, 28)
     inked_rows = (x[0].sum(1) > 0).nonzero().flatten().tolist()
     assert inked_rows == [13]  # one row of ink, in the middle

@@ -3,32 +3,6 @@ import { api, coalesced, state } from "./api.js";
 
 const $ = (id) => document.getElementById(id);
 
-// MNIST digits sit in a 20x20 box centred in 28x28: crop the ink and place it the same way.
-function mnistStyle(canvas) {
-  const { width, height } = canvas;
-  const pixels = canvas.getContext("2d").getImageData(0, 0, width, height).data;
-  let [left, top, right, bottom] = [width, height, -1, -1];
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      if (pixels[(y * width + x) * 4] > 20) {
-        left = Math.min(left, x); right = Math.max(right, x);
-        top = Math.min(top, y); bottom = Math.max(bottom, y);
-      }
-    }
-  }
-  if (right < 0) return null;
-  const side = Math.max(right - left, bottom - top) + 1;
-  const small = document.createElement("canvas");
-  small.width = small.height = 28;
-  const context = small.getContext("2d");
-  context.fillStyle = "black";
-  context.fillRect(0, 0, 28, 28);
-  const scale = 20 / side;
-  const w = (right - left + 1) * scale, h = (bottom - top + 1) * scale;
-  context.drawImage(canvas, left, top, right - left + 1, bottom - top + 1, (28 - w) / 2, (28 - h) / 2, w, h);
-  return small;
-}
-
 function drawBars(mean) {
   const limit = Math.max(3, ...mean.map(Math.abs));
   $("draw-bars").replaceChildren(...mean.map((value, i) => {
@@ -41,13 +15,17 @@ function drawBars(mean) {
   }));
 }
 
+let inked = false;
+
+// The whole canvas goes to the server, which crops the ink, fits it into MNIST's 20x20 box and
+// centres it by mass (?preprocess=mnist): the same code that reads photos and uploads.
 const encodeDrawing = coalesced(async () => {
-  const small = mnistStyle($("draw-canvas"));
-  if (!small) return;
-  const png = await new Promise((resolve) => small.toBlob(resolve, "image/png"));
+  if (!inked) return;
+  const png = await new Promise((resolve) => $("draw-canvas").toBlob(resolve, "image/png"));
+  const query = { invert: "false", preprocess: "mnist" };
   const [encoded, reconstruction] = await Promise.all([
-    api("/encode", { method: "POST", body: png, contentType: "image/png", query: { invert: "false" } }),
-    api("/reconstruct", { method: "POST", body: png, contentType: "image/png", query: { invert: "false", scale: 4 } }),
+    api("/encode", { method: "POST", body: png, contentType: "image/png", query }),
+    api("/reconstruct", { method: "POST", body: png, contentType: "image/png", query: { ...query, scale: 4 } }),
   ]);
   state.drawing = encoded.mean[0];
   drawBars(state.drawing);
@@ -61,6 +39,7 @@ function clear() {
   const context = canvas.getContext("2d");
   context.fillStyle = "black";
   context.fillRect(0, 0, canvas.width, canvas.height);
+  inked = false;
   state.drawing = null;
   $("draw-bars").replaceChildren();
   $("draw-reconstruction").removeAttribute("src");
@@ -88,6 +67,7 @@ export function setupDraw(onModelChange) {
     context.moveTo(...last);
     context.lineTo(...next);
     context.stroke();
+    inked = true;
     last = next;
     if (performance.now() - lastSent > 200) { lastSent = performance.now(); encodeDrawing(); }
   });
