@@ -8,6 +8,8 @@ from PIL import Image
 
 from tests.app.conftest import decode_png
 
+RAW_PNG = {"Content-Type": "image/png"}
+
 
 def corner_stroke_png() -> bytes:
     """A dark stroke in the top-left corner of light 200×160 paper."""
