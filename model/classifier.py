@@ -59,14 +59,17 @@ def train_classifier(
     return model.eval()
 
 
-def load_or_train_classifier(cache: str | Path, data_dir: str | Path) -> DigitClassifier:
-    """The cached classifier at `cache`, training and saving it first if it is not there."""
+def load_or_train_classifier(
+    cache: str | Path, data_dir: str | Path, split: str = "train-5k"
+) -> DigitClassifier:
+    """The cached classifier at `cache`, training it on `split` and saving it first if it is
+    not there."""
     path = Path(cache)
     model = DigitClassifier()
     if path.exists():
         model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
         return model.eval()
-    model = train_classifier(data_dir)
+    model = train_classifier(data_dir, split)
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save(model.state_dict(), path)
     return model

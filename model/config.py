@@ -41,7 +41,12 @@ class TrainConfig:
 
     model: ModelConfig = field(default_factory=ModelConfig)
     name: str = option("", "model name in the API; default mnist-<likelihood>", "NAME")
-    data_dir: str = option("data/mnist", "IDX folder with the train and val splits", "DIR")
+    data_dir: str = option(
+        "data/mnist",
+        "IDX files of the splits, or one folder of images per split (class sub-folders give "
+        "labels); see README 'Train on your own images'",
+        "DIR",
+    )
     train_split: str = option("train-5k", "split to train on (file prefix)", "SPLIT")
     val_split: str = option("val-5k", "split for early stopping and figures", "SPLIT")
     limit: int | None = option(None, "train on the first N digits only (smoke runs)", "N")

@@ -80,11 +80,15 @@ def nearest_distance_median(images: Tensor, train_images: Tensor) -> float:
 
 
 class SampleJudge:
-    """Scores decoded samples against real digits with the classifier (the FID of MNIST)."""
+    """Scores decoded samples against real images with the classifier (the FID of MNIST).
+
+    Without a classifier (a dataset with no digit labels) the features are the pixels
+    themselves: the Fréchet distance is then a pixel-space one, and there is no MNIST score.
+    """
 
     def __init__(
         self,
-        classifier: DigitClassifier,
+        classifier: DigitClassifier | None,
         train_pixels: Tensor,
         val_pixels: Tensor,
         samples: int = 5000,
@@ -92,21 +96,30 @@ class SampleJudge:
         self.classifier, self.samples = classifier, samples
         self.train_images = to_unit(train_pixels)
         val_images = to_unit(val_pixels)
-        train_features, _ = classify(classifier, self.train_images)
-        self.val_features, val_probs = classify(classifier, val_images)
+        self.val_features, val_probs = self._read(val_images)
+        train_features, _ = self._read(self.train_images)
         self.reference = {
             "frechet_distance_train_vs_val": frechet_distance(train_features, self.val_features),
-            "mnist_score_val": mnist_score(val_probs),
             "nearest_train_median_val": nearest_distance_median(val_images, self.train_images),
         }
+        if val_probs is not None:
+            self.reference["mnist_score_val"] = mnist_score(val_probs)
+
+    def _read(self, images: Tensor) -> tuple[Tensor, Tensor | None]:
+        """(features, class probabilities or None) of images in [0, 1]."""
+        if self.classifier is None:
+            return images.flatten(1).double(), None
+        return classify(self.classifier, images)
 
     def judge(self, samples: Tensor) -> dict[str, float]:
-        features, probs = classify(self.classifier, samples)
-        return {
+        features, probs = self._read(samples)
+        figures = {
             "frechet_distance": frechet_distance(features, self.val_features),
-            "mnist_score": mnist_score(probs),
             "nearest_train_median": nearest_distance_median(samples, self.train_images),
         }
+        if probs is not None:
+            figures["mnist_score"] = mnist_score(probs)
+        return figures
 
     def agreement(
         self,
@@ -118,6 +131,7 @@ class SampleJudge:
         """How often the classifier reads the digit that /sample?digit= was asked for."""
         generator = torch.Generator().manual_seed(seed)
         per_digit = {}
+        assert self.classifier is not None, "agreement needs a classifier"
         for label, mixture in sorted(classes.items()):
             decoded = model.decode(mixture.sample(per_class, generator))
             predicted = classify(self.classifier, decoded)[1].argmax(1)
@@ -141,7 +155,7 @@ def sample_metrics(
             z = prior.sample(n, torch.Generator().manual_seed(seed), temperature)
             by_prior[name][f"T={temperature}"] = judge.judge(decode_all(model, z))
     metrics: dict[str, Any] = {"samples": n, "priors": by_prior, "reference": judge.reference}
-    if priors.classes:
+    if priors.classes and judge.classifier is not None:
         per_class = max(1, n // 25)  # 200 per digit for the default 5,000
         metrics["class_sampling_agreement"] = judge.agreement(
             model, priors.classes, seed, per_class

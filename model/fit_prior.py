@@ -94,7 +94,8 @@ def _choose(table: list[dict[str, Any]]) -> tuple[int, CodeSource]:
     eligible = [row for row in table if row["novel"]] or table
     best_distance = min(row["frechet_distance"] for row in eligible)
     close = [row for row in eligible if row["frechet_distance"] <= FD_MARGIN * best_distance]
-    chosen = max(close, key=lambda row: row["mnist_score"])
+    # Without a classifier there is no MNIST score: the lowest Fréchet distance wins.
+    chosen = max(close, key=lambda row: (row.get("mnist_score", 0.0), -row["frechet_distance"]))
     return chosen["components"], chosen["source"]
 
 

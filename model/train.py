@@ -92,8 +92,8 @@ def train(
     """Run the training loop; returns the best model (by val ELBO) and a summary of the run."""
     torch.manual_seed(config.seed)
     out_dir = Path(config.out_dir)
-    train_pixels, _ = load_split(config.data_dir, config.train_split)
-    val_pixels, _ = load_split(config.data_dir, config.val_split)
+    train_pixels, _ = load_split(config.data_dir, config.train_split, config.model.image_shape)
+    val_pixels, _ = load_split(config.data_dir, config.val_split, config.model.image_shape)
     order = torch.randperm(len(train_pixels), generator=torch.Generator().manual_seed(config.seed))
     train_pixels = train_pixels[order[: config.limit]]  # shuffled: the files are sorted by label
 

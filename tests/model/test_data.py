@@ -4,9 +4,10 @@ from pathlib import Path
 
 import pytest
 import torch
+from PIL import Image
 
 from contract.transforms import apply_transform
-from model.data import load_split, random_shift, read_idx
+from model.data import NO_LABEL, load_split, random_shift, read_idx
 
 
 def write_idx(path: Path, array: torch.Tensor) -> None:
@@ -63,3 +64,45 @@ def test_random_shift_moves_content_without_losing_it() -> None:
     assert shifted.shape == pixels.shape
     assert torch.equal(shifted.float().sum((1, 2, 3)), pixels.float().sum((1, 2, 3)))
     assert not torch.equal(shifted, pixels)
+
+
+def write_png(path: Path, size: tuple[int, int] = (40, 30), value: int = 30) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    picture = Image.new("L", size, 230)
+    picture.paste(value, (10, 5, 20, 25))  # a dark block on light paper
+    picture.save(path)
+
+
+def test_an_image_folder_with_class_sub_folders_gives_labels(tmp_path: Path) -> None:
+    for label in ("0", "1", "7"):
+        write_png(tmp_path / "train" / label / "a.png")
+    write_png(tmp_path / "train" / "loose.png")
+    pixels, labels = load_split(tmp_path, "train")
+    assert pixels.shape == (4, 1, 28, 28)
+    assert pixels.dtype == torch.uint8
+    assert sorted(labels.tolist()) == [NO_LABEL, 0, 1, 7]
+    assert int(pixels.max()) == 255  # read as the service reads uploads: inverted, stretched
+
+
+def test_named_class_folders_are_numbered_in_sorted_order(tmp_path: Path) -> None:
+    for name in ("ring", "bar", "cross"):
+        write_png(tmp_path / "val" / name / "a.png")
+    _, labels = load_split(tmp_path, "val")
+    assert labels.tolist() == [0, 1, 2]  # bar, cross, ring
+
+
+def test_missing_data_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="does not exist; pass --data-dir"):
+        load_split(tmp_path / "nowhere", "train")
+    with pytest.raises(FileNotFoundError, match="no split 'train'"):
+        load_split(tmp_path, "train")
+    (tmp_path / "train").mkdir()
+    with pytest.raises(FileNotFoundError, match="no images"):
+        load_split(tmp_path, "train")
+
+
+def test_a_file_that_is_not_an_image_is_named(tmp_path: Path) -> None:
+    (tmp_path / "train").mkdir()
+    (tmp_path / "train" / "broken.png").write_bytes(b"not a png")
+    with pytest.raises(ValueError, match=r"broken\.png: not an image"):
+        load_split(tmp_path, "train")
