@@ -44,15 +44,34 @@ class LoadedModel:
     def input_transform(self) -> str:
         return self.metadata.input_transform
 
-    def describe(self) -> dict[str, Any]:
-        """The metadata plus where and what the file is: the body of GET /models/{name}."""
+    def served(self) -> dict[str, Any]:
+        """What the server adds to the metadata: the choices it offers, where and what the
+        file is."""
         return {
-            **self.metadata.as_json(),
             "sample_priors": self.priors.names,
             "digits": sorted(self.priors.classes),
             "device": str(self.device),
             "sha256": self.sha256,
             "size_bytes": self.size_bytes,
+        }
+
+    def describe(self) -> dict[str, Any]:
+        """The whole metadata plus `served()`: the body of GET /models/{name}."""
+        return {**self.metadata.as_json(), **self.served()}
+
+    def summary(self) -> dict[str, Any]:
+        """The few fields a client needs to choose and call a model: one item of GET /models."""
+        metadata = self.metadata
+        return {
+            "name": metadata.name,
+            "description": metadata.description,
+            "format_version": metadata.format_version,
+            "image_shape": list(metadata.image_shape),
+            "latent_dim": metadata.latent_dim,
+            "likelihood": metadata.likelihood,
+            "input_transform": metadata.input_transform,
+            "dataset": metadata.dataset.model_dump(mode="json"),
+            **self.served(),
         }
 
 

@@ -6,6 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from contract.metadata import ArtifactMetadata, DatasetInfo
+
 # A latent component beyond ±1000 prior standard deviations means nothing, and bounding it keeps
 # every value finite in float32 through slerp and decoding.
 MAX_LATENT_ABS = 1000.0
@@ -96,10 +98,40 @@ class ScoreResponse(BaseModel):
     bits_per_dim: list[float] | None = Field(description="for dequantized models; else null")
 
 
+class Served(BaseModel):
+    """What the server adds to an artifact's metadata."""
+
+    sample_priors: list[str] = Field(description="the values /sample?prior= takes")
+    digits: list[str] = Field(description="the values /sample?digit= takes")
+    device: str = Field(description="where the model runs: cpu, cuda:0, ...")
+    sha256: str = Field(description="the artifact file's digest")
+    size_bytes: int
+
+
+class ModelIdentity(BaseModel):
+    """What a model is, in a few fields."""
+
+    name: str
+    description: str
+    format_version: int
+    image_shape: tuple[int, int, int] = Field(description="channels, height, width")
+    latent_dim: int = Field(description="D: the length of every latent vector")
+    likelihood: str
+    input_transform: str
+    dataset: DatasetInfo
+
+
+class ModelSummary(Served, ModelIdentity):
+    """One item of GET /models: enough to choose a model and call it."""
+
+
+class ModelDetail(Served, ArtifactMetadata):
+    """GET /models/{name}: the artifact's whole metadata (metrics, training, priors, ...)."""
+
+
 class ModelList(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    default: str
-    models: list[dict[str, object]]
+    default: str = Field(description="the model used without ?model=")
+    models: list[ModelSummary]
 
 
 class Health(BaseModel):

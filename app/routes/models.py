@@ -9,24 +9,31 @@ from fastapi import APIRouter
 from app.deps import RegistryDep
 from app.errors import UnknownModel
 from app.openapi import errors
-from app.schemas import ModelList
+from app.schemas import ModelDetail, ModelList
 
-router = APIRouter(tags=["models"], responses=errors(401, 404))
+router = APIRouter(tags=["models"])
 
 
 @router.get(
     "/models",
-    summary="Every loaded model's metadata, device, sha256 and size",
+    summary="The loaded models: name, shapes, priors, device, sha256 and size of each",
     response_model=ModelList,
+    responses=errors(401, 422),
 )
 async def list_models(registry: RegistryDep) -> dict[str, Any]:
+    """A compact listing; the full metadata of one model is at /models/{name}."""
     return {
         "default": registry.default_name,
-        "models": [registry.models[name].describe() for name in sorted(registry.models)],
+        "models": [registry.models[name].summary() for name in sorted(registry.models)],
     }
 
 
-@router.get("/models/{name}", summary="One model's metadata, device, sha256 and size")
+@router.get(
+    "/models/{name}",
+    summary="One model's whole metadata (metrics, training, priors), device, sha256 and size",
+    response_model=ModelDetail,
+    responses=errors(401, 404, 422),
+)
 async def get_model(name: str, registry: RegistryDep) -> dict[str, Any]:
     if name not in registry.models:
         raise UnknownModel(f"no model named {name!r}; loaded: {', '.join(sorted(registry.models))}")

@@ -23,7 +23,8 @@ function headers(extra = {}) {
 // rethrown, so callers can stop what they were doing.
 export async function api(path, { method = "GET", query = {}, json, body, contentType } = {}) {
   const url = new URL(path, window.location.origin);
-  if (state.model) url.searchParams.set("model", state.model);
+  // /models routes name the model in the path; every other route takes ?model=.
+  if (state.model && !path.startsWith("/models")) url.searchParams.set("model", state.model);
   for (const [name, value] of Object.entries(query)) {
     if (value !== undefined && value !== null && value !== "") url.searchParams.set(name, value);
   }

@@ -35,14 +35,18 @@ function describe(model) {
 const listeners = [];
 export const onModelChange = (listener) => listeners.push(listener);
 
-function choose(name) {
+// The listing is compact; the summary's figures come from the model's full metadata.
+async function choose(name) {
   const model = state.models.find((m) => m.name === name);
   state.model = model.name;
   state.latentDim = model.latent_dim;
   state.classes = model.digits || [];
   state.a = state.b = state.drawing = null;
-  document.getElementById("model-summary").textContent = describe(model);
+  const summary = document.getElementById("model-summary");
+  summary.textContent = `${model.description || model.name}.`;
   listeners.forEach((listener) => listener(model));
+  const detail = await api(`/models/${encodeURIComponent(name)}`);
+  if (state.model === name) summary.textContent = describe(detail);
 }
 
 async function start() {
@@ -57,7 +61,7 @@ async function start() {
   const picker = document.getElementById("model");
   picker.replaceChildren(...models.map((m) => new Option(m.name, m.name, false, m.name === fallback)));
   picker.onchange = () => choose(picker.value);
-  choose(fallback);
+  await choose(fallback);
 }
 
 setupSample(onModelChange);

@@ -23,6 +23,15 @@ def test_list_models(client: TestClient, weights_dir: Path) -> None:
     assert tiny["size_bytes"] == len(data)
 
 
+def test_the_listing_is_compact_and_the_detail_complete(client: TestClient) -> None:
+    listing = client.get("/models").json()["models"][0]
+    assert list(listing)[:3] == ["name", "description", "format_version"]
+    assert not {"metrics", "training", "class_latents", "priors"} & set(listing)
+    detail = client.get("/models/tiny").json()
+    assert {"metrics", "training", "priors", "sha256", "sample_priors"} <= set(detail)
+    assert {key: detail[key] for key in listing} == listing  # the listing is a part of it
+
+
 def test_one_model_and_an_unknown_one(client: TestClient) -> None:
     assert client.get("/models/tiny-gauss").json()["likelihood"] == "gaussian"
     response = client.get("/models/nope")
