@@ -1,19 +1,21 @@
 """Dependency aliases for routes: the settings, the chosen model, output options, the API key."""
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: output_dependencies makes dependencies in a closure,
+# and FastAPI must see their annotations as objects.
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from fastapi import Depends, Header, Query, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from app.artifacts import LoadedModel
 from app.errors import InvalidInput, Unauthorized, UnsupportedMediaType
 from app.registry import ModelRegistry
-from app.rendering import Output
+from app.rendering import PNG_MEDIA_TYPES, Output
 from app.settings import Settings
 from app.worker import InferenceWorker
 from contract.images import Invert, Preprocess
@@ -57,28 +59,52 @@ async def get_served(
 ServedDep = Annotated[Served, Depends(get_served)]
 
 
-async def output_options(
-    settings: SettingsDep,
-    format: Annotated[
-        Literal["png", "json"] | None, Query(description="png or json; else from the Accept header")
-    ] = None,
-    scale: Annotated[int, Query(ge=1, description="nearest-neighbour upscale factor")] = 1,
-    cols: Annotated[
-        int | None, Query(ge=1, description="grid columns; default ceil(sqrt(n))")
-    ] = None,
-    accept: Annotated[str | None, Header(include_in_schema=False)] = None,
-) -> Output:
-    if scale > settings.max_scale:
-        raise InvalidInput(f"scale={scale} is above the limit {settings.max_scale} (VAE_MAX_SCALE)")
-    if cols is not None and cols > settings.max_cols:
-        raise InvalidInput(f"cols={cols} is above the limit {settings.max_cols} (VAE_MAX_COLS)")
-    if format is None:
+@dataclass(frozen=True)
+class OutputDependencies:
+    """`png`: for the image routes (a PNG; the legacy ?format=json and Accept: application/json
+    still answer JSON, undocumented); `json`: for their `.json` twins."""
+
+    png: Callable[..., Awaitable[Output]]
+    json: Callable[..., Awaitable[Output]]
+
+
+def output_dependencies(settings: Settings) -> OutputDependencies:
+    """The output options with this server's limits declared once, in the parameters."""
+    Scale = Annotated[
+        int,
+        Query(
+            ge=1,
+            le=settings.max_scale,
+            description="nearest-neighbour upscale factor (at most VAE_MAX_SCALE)",
+        ),
+    ]
+
+    async def png_output(
+        scale: Scale = 1,
+        cols: Annotated[
+            int | None,
+            Query(
+                ge=1,
+                le=settings.max_cols,
+                description="grid columns; default ceil(sqrt(n)) (at most VAE_MAX_COLS)",
+            ),
+        ] = None,
+        format: Annotated[Literal["png", "json"] | None, Query(include_in_schema=False)] = None,
+        accept: Annotated[str | None, Header(include_in_schema=False)] = None,
+    ) -> Output:
         wanted = (accept or "").lower()
-        format = "json" if "application/json" in wanted and "image/png" not in wanted else "png"
-    return Output(png=format == "png", scale=scale, cols=cols)
+        if format is None:
+            format = "json" if "application/json" in wanted and "image/png" not in wanted else "png"
+        octets = "application/octet-stream" in wanted and "image/png" not in wanted
+        media_type = PNG_MEDIA_TYPES[1] if octets else PNG_MEDIA_TYPES[0]
+        return Output(png=format == "png", scale=scale, cols=cols, media_type=media_type)
+
+    async def json_output(scale: Scale = 1) -> Output:
+        return Output(png=False, scale=scale, cols=None)
+
+    return OutputDependencies(png=png_output, json=json_output)
 
 
-OutputDep = Annotated[Output, Depends(output_options)]
 InvertQuery = Annotated[
     Invert, Query(description="invert dark-on-light drawings; auto looks at the border")
 ]
@@ -91,20 +117,27 @@ PreprocessQuery = Annotated[
     ),
 ]
 
+# Declared with FastAPI's security classes so that /openapi.json has securitySchemes and each
+# protected operation lists them; auto_error=False because the check below answers the 401.
+bearer_scheme = HTTPBearer(
+    auto_error=False, scheme_name="bearer", description="Authorization: Bearer VAE_API_KEY"
+)
+api_key_scheme = APIKeyHeader(
+    name="X-API-Key", auto_error=False, scheme_name="apiKey", description="X-API-Key: VAE_API_KEY"
+)
+
 
 async def require_api_key(
     settings: SettingsDep,
-    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
-    x_api_key: Annotated[str | None, Header(include_in_schema=False)] = None,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+    header_key: Annotated[str | None, Depends(api_key_scheme)],
 ) -> None:
     """With VAE_API_KEY set: `Authorization: Bearer KEY` or `X-API-Key: KEY`, compared in
     constant time."""
     if settings.api_key is None:
         return
     expected = settings.api_key.get_secret_value().encode()
-    offered = x_api_key or ""
-    if authorization and authorization.lower().startswith("bearer "):
-        offered = authorization[7:].strip()
+    offered = bearer.credentials if bearer is not None else (header_key or "")
     if not secrets.compare_digest(offered.encode(), expected):
         raise Unauthorized(
             "missing or wrong API key (Authorization: Bearer KEY or X-API-Key)",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from fastapi import Request
 from starlette.datastructures import UploadFile
@@ -11,43 +12,59 @@ from app.codecs import decode_base64
 from app.errors import InvalidInput, UnsupportedMediaType
 from app.settings import Settings
 
+# A 28×28 PNG of a "1" (a vertical bar), base64: the example body, which Swagger UI's "Try it
+# out" and schemathesis send as it is.
+EXAMPLE_PNG = (
+    "iVBORw0KGgoAAAANSUhEUgAAABwAAAAcCAAAAABXZoBIAAAAHElEQVR42mNgGGSAEYX3H1WACZ/OUckRJDkQAADJ8A"
+    "EmaOIFkQAAAABJRU5ErkJggg=="
+)
 ACCEPTED = "multipart/form-data (field 'file'), image/* (raw body) or application/json"
 
-# OpenAPI description of the three request forms, shared by /encode, /reconstruct and /score.
-IMAGE_REQUEST_BODY = {
-    "requestBody": {
-        "required": True,
-        "description": "One or more images: multipart field `file` (repeatable), a raw image "
-        "body, or JSON with base64 PNG/JPEG strings.",
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file"],
-                    "properties": {
-                        "file": {"type": "array", "items": {"type": "string", "format": "binary"}}
-                    },
-                }
+
+def image_request_body(max_images: int) -> dict[str, Any]:
+    """OpenAPI description of the three request forms of /encode, /reconstruct and /score,
+    with this server's VAE_MAX_IMAGES. A raw body is documented as application/octet-stream,
+    which generated clients send as bytes; image/png, image/jpeg (any image/*) work as well."""
+    images = {"minItems": 1, "maxItems": max_images}
+    return {
+        "requestBody": {
+            "required": True,
+            "description": "One or more images: multipart field `file` (repeatable), a raw "
+            "image body (application/octet-stream or image/*), or JSON with base64 PNG/JPEG "
+            "strings.",
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["file"],
+                        "properties": {
+                            "file": {
+                                "type": "array",
+                                "items": {"type": "string", "format": "binary"},
+                                **images,
+                            }
+                        },
+                    }
+                },
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["images"],
+                        "additionalProperties": False,
+                        "properties": {
+                            "images": {
+                                "type": "array",
+                                "items": {"type": "string", "format": "byte"},
+                                **images,
+                            }
+                        },
+                        "example": {"images": [EXAMPLE_PNG]},
+                    }
+                },
             },
-            "image/png": {"schema": {"type": "string", "format": "binary"}},
-            "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "required": ["images"],
-                    "properties": {
-                        "images": {
-                            "type": "array",
-                            "minItems": 1,
-                            "items": {"type": "string", "format": "byte"},
-                        }
-                    },
-                    "example": {"images": ["iVBORw0KGgo...base64 PNG..."]},
-                }
-            },
-        },
+        }
     }
-}
 
 
 def _media_type(request: Request) -> str:
@@ -69,6 +86,9 @@ async def _from_json(request: Request) -> list[bytes]:
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as error:
         raise InvalidInput(f"body is not valid JSON: {error}") from None
     images = payload.get("images") if isinstance(payload, dict) else None
+    if isinstance(payload, dict) and set(payload) - {"images"}:
+        unknown = ", ".join(sorted(map(str, set(payload) - {"images"})))
+        raise InvalidInput(f"unknown field(s) {unknown}; the JSON body has only 'images'")
     if not isinstance(images, list) or not images or not all(isinstance(i, str) for i in images):
         raise InvalidInput('JSON body must be {"images": [base64 string, ...]} with at least one')
     return [decode_base64(text) for text in images]

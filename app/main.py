@@ -60,14 +60,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.registry = ModelRegistry(settings, app.state.metrics)
     app.state.startup_error = None
     install_error_handlers(app)
-    install_truthful_openapi(app, settings)
+    install_truthful_openapi(app, app.state.registry)
     app.include_router(health.router)
     app.include_router(page.router)
     app.mount("/static", StaticFiles(directory=page.STATIC_DIR), name="static")
     # Without a key there is nothing to check: skip the dependency, and its per-request cost.
     protected = [Depends(require_api_key)] if settings.api_key is not None else []
     checked = [*protected, Depends(reject_unknown_query)]
-    for router in (models.router, generate.router, analyse.router):
+    for router in (
+        models.router,
+        generate.build_router(settings),
+        analyse.build_router(settings),
+    ):
         app.include_router(router, dependencies=checked)
     if settings.cors_origins:
         app.add_middleware(

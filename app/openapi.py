@@ -1,19 +1,30 @@
-"""Keep /openapi.json truthful: declared error responses, and limits that come from settings."""
+"""Keep /openapi.json truthful and friendly to client generators.
+
+Routes declare their own limits, response types and headers (see app.routes). What only the
+running server knows is filled in here, once, when the schema is first asked for:
+- the latent length D of the loaded models, on every latent vector (and in the examples);
+- the headers every response carries (X-Request-ID, X-Process-Time);
+- the server's one error shape, {"detail": "..."}, in place of FastAPI's HTTPValidationError,
+  which this server never sends.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from app.schemas import ErrorResponse
-from app.settings import Settings
+from app.registry import ModelRegistry
+from app.rendering import PNG_MEDIA_TYPES
+from app.schemas import LATENT_VECTOR, ErrorResponse
 
 _REASONS = {
-    400: "an image that cannot be read",
+    400: "a body that is not valid JSON, or image bytes that no image decoder reads",
     401: "missing or wrong API key (only when VAE_API_KEY is set)",
     404: "unknown model",
+    408: "the body arrived slower than VAE_BODY_TIMEOUT_S",
     413: "body or image over the configured limit",
     415: "a Content-Type this route does not read",
     422: "well-formed but invalid input; the detail names the field and the limit",
@@ -22,54 +33,132 @@ _REASONS = {
     504: "the request waited longer than VAE_REQUEST_TIMEOUT_S",
 }
 
+HEADERS: dict[str, dict[str, Any]] = {
+    "X-Request-ID": {
+        "description": "the request's id: yours from X-Request-ID, else a new one",
+        "schema": {"type": "string"},
+    },
+    "X-Process-Time": {
+        "description": "seconds the server spent on the request",
+        "schema": {"type": "string"},
+    },
+    "X-Seed": {
+        "description": "the seed used (send it back as ?seed= to get the same result)",
+        "schema": {"type": "integer", "minimum": 0},
+    },
+    "X-Prior": {
+        "description": "what z was drawn from: fitted, standard, or class (with digit=)",
+        "schema": {"type": "string", "enum": ["fitted", "standard", "class"]},
+    },
+    "Retry-After": {
+        "description": "seconds to wait before trying again",
+        "schema": {"type": "integer", "minimum": 0},
+    },
+}
+EVERY_RESPONSE = ("X-Request-ID", "X-Process-Time")
+
+
+def headers(*names: str) -> dict[str, dict[str, Any]]:
+    return {name: HEADERS[name] for name in names}
+
 
 def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     """`responses=` entries for these statuses, each with the {"detail": ...} body."""
-    return {code: {"model": ErrorResponse, "description": _REASONS[code]} for code in codes}
+    declared: dict[int | str, dict[str, Any]] = {
+        code: {"model": ErrorResponse, "description": _REASONS[code]} for code in codes
+    }
+    if 429 in declared:
+        declared[429]["headers"] = headers("Retry-After")
+    return declared
 
 
-MODEL_ERRORS = errors(401, 404, 422, 429, 503, 504)
-BODY_ERRORS = errors(401, 404, 413, 415, 422, 429, 503, 504)
-IMAGE_ERRORS = errors(400, 401, 404, 413, 415, 422, 429, 503, 504)
+QUERY_ERRORS = errors(401, 404, 422, 429, 503, 504)
+BODY_ERRORS = errors(400, 401, 404, 408, 413, 415, 422, 429, 503, 504)
+IMAGE_ERRORS = errors(400, 401, 404, 408, 413, 415, 422, 429, 503, 504)
 
 
-def _limit(node: dict[str, Any], **bounds: int) -> None:
-    node.update(bounds)
+def image_response(*header_names: str) -> dict[int | str, dict[str, Any]]:
+    """A 200 that is a PNG, with these headers: image/png, or application/octet-stream when
+    Accept asks for that (the media type client generators turn into bytes)."""
+    png = {"schema": {"type": "string", "format": "binary"}}
+    return {
+        200: {
+            "description": "a PNG: one image, or a grid or strip of them",
+            "content": {media_type: dict(png) for media_type in PNG_MEDIA_TYPES},
+            "headers": headers(*header_names),
+        }
+    }
 
 
-def install_truthful_openapi(app: FastAPI, settings: Settings) -> None:
-    """Publish the limits this server enforces (they come from settings) in its schema."""
+def json_response(*header_names: str) -> dict[int | str, dict[str, Any]]:
+    """A 200 whose JSON body is the route's response_model, with these headers."""
+    return {200: {"description": "JSON", "headers": headers(*header_names)}}
+
+
+def _nodes(node: Any) -> Iterator[dict[str, Any]]:
+    """Every JSON object in a schema, depth first."""
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _nodes(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _nodes(value)
+
+
+def _latent_lengths(schema: dict[str, Any], registry: ModelRegistry) -> None:
+    """Latent vectors have the loaded models' D entries (a range when their D differ)."""
+    sizes = sorted({model.latent_dim for model in registry.models.values()})
+    for node in _nodes(schema):
+        if node.pop(LATENT_VECTOR, False) and sizes:
+            node["minItems"], node["maxItems"] = sizes[0], sizes[-1]
+    if not sizes:
+        return
+    components = schema.get("components", {}).get("schemas", {})
+    example = [0.0] * sizes[0]
+    if "DecodeRequest" in components:
+        components["DecodeRequest"]["examples"] = [{"latents": [example]}]
+    if "InterpolateFromLatents" in components:
+        components["InterpolateFromLatents"]["examples"] = [
+            {"latents": [[-1.0] * sizes[0], [1.0] * sizes[0]], "steps": 8, "method": "slerp"}
+        ]
+
+
+def _one_error_shape(schema: dict[str, Any]) -> None:
+    """Point FastAPI's automatic 422s at ErrorResponse and drop the shapes never sent."""
+    for node in _nodes(schema.get("paths", {})):
+        if node.get("$ref") == "#/components/schemas/HTTPValidationError":
+            node["$ref"] = "#/components/schemas/ErrorResponse"
+    components = schema.get("components", {}).get("schemas", {})
+    for unused in ("HTTPValidationError", "ValidationError"):
+        components.pop(unused, None)
+
+
+def _common_headers(schema: dict[str, Any]) -> None:
+    for path in schema.get("paths", {}).values():
+        for operation in path.values():
+            for response in operation.get("responses", {}).values():
+                response.setdefault("headers", {}).update(headers(*EVERY_RESPONSE))
+
+
+def install_truthful_openapi(app: FastAPI, registry: ModelRegistry) -> None:
+    """Build /openapi.json once, after the models are loaded, with what only they know."""
 
     def build() -> dict[str, Any]:
         if app.openapi_schema:
             return app.openapi_schema
         schema = get_openapi(
-            title=app.title, version=app.version, summary=app.summary, routes=app.routes
+            title=app.title,
+            version=app.version,
+            summary=app.summary,
+            description=app.description,
+            routes=app.routes,
         )
-        components = schema.get("components", {}).get("schemas", {})
-        query_bounds = {
-            "n": settings.max_n,
-            "scale": settings.max_scale,
-            "cols": settings.max_cols,
-            "k": settings.max_score_k,
-        }
-        for path in schema["paths"].values():
-            for operation in path.values():
-                for parameter in operation.get("parameters", []):
-                    if parameter["name"] in query_bounds:
-                        _limit(parameter["schema"], maximum=query_bounds[parameter["name"]])
-        if "SampleRequest" in components:
-            _limit(components["SampleRequest"]["properties"]["n"], maximum=settings.max_n)
-        if "DecodeRequest" in components:
-            _limit(
-                components["DecodeRequest"]["properties"]["latents"],
-                minItems=1,
-                maxItems=settings.max_latents,
-            )
-        if "InterpolateRequest" in components:
-            properties = components["InterpolateRequest"]["properties"]
-            _limit(properties["steps"], maximum=settings.max_steps)
-        app.openapi_schema = schema
+        _latent_lengths(schema, registry)
+        _one_error_shape(schema)
+        _common_headers(schema)
+        if registry.models:  # before loading, D is unknown: do not cache a schema without it
+            app.openapi_schema = schema
         return schema
 
     app.openapi = build  # type: ignore[method-assign]

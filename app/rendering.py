@@ -16,12 +16,9 @@ from torch import Tensor
 
 from app.codecs import images_to_base64, images_to_png
 
-PNG_RESPONSE: dict[int | str, dict[str, Any]] = {
-    200: {
-        "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}},
-        "description": "a PNG (one image, or a grid/strip), or JSON with ?format=json",
-    }
-}
+# The PNG bytes' media types: image/png, or application/octet-stream when the client's Accept
+# asks for that (generated clients read octet-stream as bytes; most know no image/png).
+PNG_MEDIA_TYPES = ("image/png", "application/octet-stream")
 Encoded = bytes | list[str]
 
 
@@ -32,6 +29,7 @@ class Output:
     png: bool
     scale: int
     cols: int | None
+    media_type: str = PNG_MEDIA_TYPES[0]
 
     def encoder(self, strip: bool = False) -> Callable[[Tensor], Encoded]:
         """images [N,C,H,W] → one PNG (a grid, or one row for `strip`), or N base64 PNGs."""
@@ -48,5 +46,5 @@ class Output:
         headers: dict[str, str] | None = None,
     ) -> Response:
         if isinstance(encoded, bytes):
-            return Response(encoded, media_type="image/png", headers=headers)
+            return Response(encoded, media_type=self.media_type, headers=headers)
         return JSONResponse(json_body(encoded), headers=headers)

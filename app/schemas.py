@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, create_model, field_validator
 
 from contract.metadata import ArtifactMetadata, DatasetInfo
 
@@ -12,34 +14,56 @@ from contract.metadata import ArtifactMetadata, DatasetInfo
 # every value finite in float32 through slerp and decoding.
 MAX_LATENT_ABS = 1000.0
 MAX_TEMPERATURE = 10.0
-Latent = list[Annotated[float, Field(ge=-MAX_LATENT_ABS, le=MAX_LATENT_ABS, allow_inf_nan=False)]]
-Seed = int
-PriorName = Literal["fitted", "standard"]
-MAX_SEED = 2**63 - 1
+# Seeds round-trip through JavaScript numbers, which are exact up to 2^53 − 1.
+MAX_SEED = 2**53 - 1
+# Marks a latent vector in the schema; app.openapi sets its length to the loaded models' D.
+LATENT_VECTOR = "x-latent-vector"
+Latent = Annotated[
+    list[Annotated[float, Field(ge=-MAX_LATENT_ABS, le=MAX_LATENT_ABS, allow_inf_nan=False)]],
+    Field(json_schema_extra={LATENT_VECTOR: True}),
+]
+# In responses: slerp between two bounded vectors can step outside the bounds, so only the
+# length is promised.
+LatentOut = Annotated[list[float], Field(json_schema_extra={LATENT_VECTOR: True})]
+Seed = Annotated[int, Field(ge=0, le=MAX_SEED)]
+
+
+class Prior(StrEnum):
+    """What /sample draws z from: the fitted mixture or the standard normal N(0, I)."""
+
+    fitted = "fitted"
+    standard = "standard"
+
+
+class Method(StrEnum):
+    """How /interpolate walks from a to b: a straight line, or spherical (White 2016)."""
+
+    linear = "linear"
+    slerp = "slerp"
 
 
 class SampleRequest(BaseModel):
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{"n": 16, "seed": 42, "temperature": 1.0}]}
     )
-    n: int = Field(1, ge=1, description="number of samples (bounded by VAE_MAX_N)")
-    seed: Seed | None = Field(None, ge=0, le=MAX_SEED, description="random when omitted")
+    n: int = Field(1, ge=1, description="number of samples (at most VAE_MAX_N)")
+    seed: Seed | None = Field(None, description="random when omitted")
     temperature: float = Field(
         1.0, gt=0, le=MAX_TEMPERATURE, allow_inf_nan=False, description="prior scale"
     )
     digit: int | None = Field(
         None, ge=0, le=9, description="sample this digit, from its per-class fitted mixture"
     )
-    prior: PriorName | None = Field(
+    prior: Prior | None = Field(
         None, description="fitted (default when the model has one) or standard N(0, I)"
     )
 
 
 class DecodeRequest(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"latents": [[0.0] * 32]}]}
+    model_config = ConfigDict(extra="forbid")  # app.openapi adds an example of the models' D
+    latents: list[Latent] | Latent = Field(
+        description="latent vectors [[D], ...] (at most VAE_MAX_LATENTS), or one [D] vector"
     )
-    latents: list[Latent] = Field(description="[[D]...]; one [D] vector is also accepted")
 
     @field_validator("latents", mode="before")
     @classmethod
@@ -49,18 +73,44 @@ class DecodeRequest(BaseModel):
             return [value]
         return value
 
+    def batch(self) -> list[list[float]]:
+        """The latents as a batch [[D], ...]; one vector (only `[]` is left unwrapped by the
+        validator) is a batch of one."""
+        if self.latents and isinstance(self.latents[0], list):
+            return [v for v in self.latents if isinstance(v, list)]
+        return [[v for v in self.latents if isinstance(v, float)]]
 
-class InterpolateRequest(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [{"latents": [[-1.0] * 32, [1.0] * 32], "steps": 8, "method": "slerp"}]
-        },
-    )
-    latents: list[Latent] | None = Field(None, description="two latent vectors [a, b]")
-    images: list[str] | None = Field(None, description="two base64 images [a, b]")
+
+class InterpolateFromLatents(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # app.openapi adds an example of the models' D
+    latents: list[Latent] = Field(min_length=2, max_length=2, description="the two ends [a, b]")
     steps: int = Field(8, ge=2, description="images in the strip, both ends included")
-    method: Literal["linear", "slerp"] = "slerp"
+    method: Method = Method.slerp
+
+
+# Base64 (standard alphabet, padded or not), optionally as a data: URL.
+Base64Image = Annotated[
+    str,
+    Field(
+        min_length=1,
+        pattern=r"^(data:[^,]*,)?[A-Za-z0-9+/]+={0,2}$",
+        json_schema_extra={"format": "byte"},
+    ),
+]
+
+
+class InterpolateFromImages(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    images: list[Base64Image] = Field(
+        min_length=2, max_length=2, description="the two ends [a, b] as base64 PNG or JPEG"
+    )
+    steps: int = Field(8, ge=2, description="images in the strip, both ends included")
+    method: Method = Method.slerp
+
+
+def _interpolate_kind(value: object) -> str:
+    """Which request this is: the one with `images`, else the one with `latents`."""
+    return "images" if isinstance(value, dict) and "images" in value else "latents"
 
 
 class ErrorResponse(BaseModel):
@@ -75,18 +125,20 @@ class ImagesResponse(BaseModel):
 class SampleResponse(ImagesResponse):
     seed: Seed
     prior: str = Field(description="what z was drawn from: fitted, standard, or class (digit=)")
-    latents: list[list[float]]
+    latents: list[LatentOut]
 
 
 class InterpolateResponse(ImagesResponse):
-    latents: list[list[float]]
+    latents: list[LatentOut]
 
 
 class EncodeResponse(BaseModel):
     model: str
-    mean: list[list[float]]
-    logvar: list[list[float]]
-    z: list[list[float]] | None = Field(None, description="a posterior sample, with ?seed=")
+    mean: list[list[float]] = Field(description="[N][D]: the posterior means")
+    logvar: list[list[float]] = Field(description="[N][D]: the posterior log-variances")
+    z: list[list[float]] | None = Field(
+        None, description="[N][D]: a posterior sample, only with ?seed="
+    )
 
 
 class ScoreResponse(BaseModel):
@@ -136,3 +188,37 @@ class ModelList(BaseModel):
 
 class Health(BaseModel):
     status: str
+
+
+@dataclass(frozen=True)
+class RequestBodies:
+    """The JSON request bodies with this server's limits in their fields: one declaration that
+    both validates requests and documents the limits in /openapi.json."""
+
+    sample: type[SampleRequest]
+    decode: type[DecodeRequest]
+    interpolate: Any  # the tagged union of the two interpolation requests
+
+
+def request_bodies(max_n: int, max_latents: int, max_steps: int) -> RequestBodies:
+    def bounded(base: type[BaseModel], **fields: Any) -> Any:
+        return create_model(base.__name__, __base__=base, __doc__=base.__doc__, **fields)
+
+    steps = (int, Field(8, ge=2, le=max_steps, description="images in the strip, ends included"))
+    return RequestBodies(
+        sample=bounded(
+            SampleRequest, n=(int, Field(1, ge=1, le=max_n, description="number of samples"))
+        ),
+        decode=bounded(
+            DecodeRequest,
+            latents=(
+                Annotated[list[Latent], Field(min_length=1, max_length=max_latents)] | Latent,
+                Field(description="latent vectors [[D], ...], or one [D] vector"),
+            ),
+        ),
+        interpolate=Annotated[
+            Annotated[bounded(InterpolateFromLatents, steps=steps), Tag("latents")]
+            | Annotated[bounded(InterpolateFromImages, steps=steps), Tag("images")],
+            Discriminator(_interpolate_kind),
+        ],
+    )

@@ -1,27 +1,27 @@
-"""Routes that take images in: /encode, /reconstruct, /score."""
+"""Routes that take images in: /encode, /reconstruct (and /reconstruct.json), /score.
 
-from __future__ import annotations
+Built from the settings, like app.routes.generate, so that each limit is declared once.
+"""
 
+# No `from __future__ import annotations`: see app.routes.generate.
 import secrets
 from typing import Annotated
 
 import torch
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from app.codecs import image_to_tensor
-from app.deps import InvertQuery, OutputDep, PreprocessQuery, ServedDep, SettingsDep
-from app.errors import InvalidInput
-from app.inputs import IMAGE_REQUEST_BODY, read_images
-from app.openapi import IMAGE_ERRORS
-from app.rendering import PNG_RESPONSE
+from app.deps import InvertQuery, PreprocessQuery, ServedDep, output_dependencies
+from app.inputs import image_request_body, read_images
+from app.openapi import IMAGE_ERRORS, image_response, json_response
+from app.rendering import Output
 from app.schemas import MAX_SEED, EncodeResponse, ImagesResponse, ScoreResponse
 from app.settings import Settings
 from contract.bounds import bits_per_dim, score_images
 from contract.images import Invert, Preprocess
 
-router = APIRouter(tags=["analyse"], responses=IMAGE_ERRORS)
 SeedQuery = Annotated[int | None, Query(ge=0, le=MAX_SEED, description="seed for sampling")]
 
 
@@ -45,89 +45,112 @@ async def _image_batch(
     )
 
 
-@router.post(
-    "/encode",
-    summary="Encode images to the posterior mean and log-variance",
-    response_model=EncodeResponse,
-    openapi_extra=IMAGE_REQUEST_BODY,
-)
-async def encode(
-    request: Request,
-    served: ServedDep,
-    settings: SettingsDep,
-    seed: SeedQuery = None,
-    invert: InvertQuery = Invert.auto,
-    preprocess: PreprocessQuery = None,
-) -> JSONResponse:
-    """q(z|x) = N(mean, exp(logvar)) per image; with ?seed= also a sample z from it."""
-    model = served.model
-    x = await _image_batch(request, served, settings, invert, preprocess)
-    mean, logvar = await served.worker.run(model, "encode", x)
-    body = EncodeResponse(model=model.name, mean=mean.tolist(), logvar=logvar.tolist())
-    headers = {}
-    if seed is not None:
-        noise = torch.randn(mean.shape, generator=torch.Generator().manual_seed(seed))
-        body.z = (mean + torch.exp(0.5 * logvar) * noise).tolist()
-        headers["X-Seed"] = str(seed)
-    return JSONResponse(body.model_dump(exclude_none=True), headers=headers)
+def build_router(settings: Settings) -> APIRouter:
+    """The analyse routes, with this server's limits in their declarations."""
+    router = APIRouter(tags=["analyse"], responses=IMAGE_ERRORS)
+    body = image_request_body(settings.max_images)
+    outputs = output_dependencies(settings)
 
-
-@router.post(
-    "/reconstruct",
-    summary="Reconstruct images through the posterior mean",
-    response_model=ImagesResponse,
-    responses=PNG_RESPONSE,
-    openapi_extra=IMAGE_REQUEST_BODY,
-)
-async def reconstruct(
-    request: Request,
-    served: ServedDep,
-    settings: SettingsDep,
-    output: OutputDep,
-    invert: InvertQuery = Invert.auto,
-    preprocess: PreprocessQuery = None,
-) -> Response:
-    """decode(mean(x)) for each image: a PNG (grid) or JSON {model, images}."""
-    model = served.model
-    x = await _image_batch(request, served, settings, invert, preprocess)
-    encoded = await served.worker.run(model, "forward", x, output.encoder())
-    return output.respond(encoded, lambda images: {"model": model.name, "images": images})
-
-
-@router.post(
-    "/score",
-    summary="Negative ELBO and importance-weighted NLL of images",
-    response_model=ScoreResponse,
-    openapi_extra=IMAGE_REQUEST_BODY,
-)
-async def score_route(
-    request: Request,
-    served: ServedDep,
-    settings: SettingsDep,
-    k: Annotated[int, Query(ge=1, description="importance samples")] = 100,
-    seed: SeedQuery = None,
-    invert: InvertQuery = Invert.auto,
-    preprocess: PreprocessQuery = None,
-) -> JSONResponse:
-    """How digit-like is this? Lower is more typical; an outlier score. Nats per image."""
-    model = served.model
-    if k > settings.max_score_k:
-        raise InvalidInput(f"k={k} is above the limit {settings.max_score_k} (VAE_MAX_SCORE_K)")
-    used_seed = seed if seed is not None else secrets.randbelow(2**31)
-    x = await _image_batch(request, served, settings, invert, preprocess)
-    generator = torch.Generator().manual_seed(used_seed)
-    nll, neg_elbo = await served.worker.call(
-        model,
-        lambda: score_images(model.module, x.to(model.device), model.input_transform, k, generator),
+    @router.post(
+        "/encode",
+        operation_id="encode",
+        summary="Encode images to the posterior mean and log-variance",
+        response_model=EncodeResponse,
+        responses=json_response("X-Seed"),
+        openapi_extra=body,
     )
-    pixels = model.image_shape[0] * model.image_shape[1] * model.image_shape[2]
-    bpd = bits_per_dim(nll, pixels).tolist() if model.input_transform == "dequantize" else None
-    body = ScoreResponse(
-        model=model.name,
-        k=k,
-        seed=used_seed,
-        neg_elbo=neg_elbo.tolist(),
-        nll=nll.tolist(),
-        bits_per_dim=bpd,
+    async def encode(
+        request: Request,
+        served: ServedDep,
+        seed: SeedQuery = None,
+        invert: InvertQuery = Invert.auto,
+        preprocess: PreprocessQuery = None,
+    ) -> JSONResponse:
+        """q(z|x) = N(mean, exp(logvar)) per image; with ?seed= also a sample z from it (and
+        the X-Seed header)."""
+        model = served.model
+        x = await _image_batch(request, served, settings, invert, preprocess)
+        mean, logvar = await served.worker.run(model, "encode", x)
+        body = EncodeResponse(model=model.name, mean=mean.tolist(), logvar=logvar.tolist())
+        headers = {}
+        if seed is not None:
+            noise = torch.randn(mean.shape, generator=torch.Generator().manual_seed(seed))
+            body.z = (mean + torch.exp(0.5 * logvar) * noise).tolist()
+            headers["X-Seed"] = str(seed)
+        return JSONResponse(body.model_dump(exclude_none=True), headers=headers)
+
+    for suffix, output_of, as_png in (("", outputs.png, True), (".json", outputs.json, False)):
+
+        async def reconstruct(
+            request: Request,
+            served: ServedDep,
+            output: Annotated[Output, Depends(output_of)],  # noqa: B023 - bound per iteration
+            invert: InvertQuery = Invert.auto,
+            preprocess: PreprocessQuery = None,
+        ) -> Response:
+            """decode(mean(x)) for each image."""
+            model = served.model
+            x = await _image_batch(request, served, settings, invert, preprocess)
+            encoded = await served.worker.run(model, "forward", x, output.encoder())
+            return output.respond(encoded, lambda images: {"model": model.name, "images": images})
+
+        router.add_api_route(
+            f"/reconstruct{suffix}",
+            reconstruct,
+            methods=["POST"],
+            operation_id="reconstructPng" if as_png else "reconstructJson",
+            summary="Reconstruct images through the posterior mean: "
+            + ("a PNG (a grid for several)" if as_png else "JSON {model, images}"),
+            response_model=None if as_png else ImagesResponse,
+            response_class=Response if as_png else JSONResponse,
+            responses=image_response() if as_png else json_response(),
+            openapi_extra=body,
+        )
+
+    @router.post(
+        "/score",
+        operation_id="score",
+        summary="Negative ELBO and importance-weighted NLL of images",
+        response_model=ScoreResponse,
+        responses=json_response("X-Seed"),
+        openapi_extra=body,
     )
-    return JSONResponse(body.model_dump(), headers={"X-Seed": str(used_seed)})
+    async def score_route(
+        request: Request,
+        served: ServedDep,
+        k: Annotated[
+            int,
+            Query(
+                ge=1,
+                le=settings.max_score_k,
+                description="importance samples (at most VAE_MAX_SCORE_K)",
+            ),
+        ] = 100,
+        seed: SeedQuery = None,
+        invert: InvertQuery = Invert.auto,
+        preprocess: PreprocessQuery = None,
+    ) -> JSONResponse:
+        """How typical is this image? Lower is more typical; an outlier score. Nats per image."""
+        model = served.model
+        used_seed = seed if seed is not None else secrets.randbelow(2**31)
+        x = await _image_batch(request, served, settings, invert, preprocess)
+        generator = torch.Generator().manual_seed(used_seed)
+        nll, neg_elbo = await served.worker.call(
+            model,
+            lambda: score_images(
+                model.module, x.to(model.device), model.input_transform, k, generator
+            ),
+        )
+        pixels = model.image_shape[0] * model.image_shape[1] * model.image_shape[2]
+        bpd = bits_per_dim(nll, pixels).tolist() if model.input_transform == "dequantize" else None
+        body = ScoreResponse(
+            model=model.name,
+            k=k,
+            seed=used_seed,
+            neg_elbo=neg_elbo.tolist(),
+            nll=nll.tolist(),
+            bits_per_dim=bpd,
+        )
+        return JSONResponse(body.model_dump(), headers={"X-Seed": str(used_seed)})
+
+    return router

@@ -1,43 +1,52 @@
-"""Routes that make images from latents: /sample, /decode, /interpolate."""
+"""Routes that make images from latents: /sample, /decode, /interpolate, and their .json twins.
 
-from __future__ import annotations
+Each image route exists twice, so that every documented operation has one response type:
+`/sample` answers a PNG (what curl and <img> want), `/sample.json` answers JSON with the seed,
+latents and base64 PNGs (what a typed client wants). The routes are built from the settings,
+so each limit (VAE_MAX_N, ...) is declared once, in the parameter or body field it bounds,
+and FastAPI both enforces and documents it.
+"""
 
+# No `from __future__ import annotations`: the handlers are made inside build_router, and
+# FastAPI must see their annotations as objects, not as names it cannot resolve.
+import inspect
 import secrets
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
 
 import torch
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Body, Depends, Query
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from app.artifacts import LoadedModel
 from app.codecs import decode_base64, image_to_tensor
-from app.deps import JsonBody, OutputDep, ServedDep, SettingsDep
+from app.deps import JsonBody, ServedDep, output_dependencies
 from app.errors import InvalidInput
 from app.latent_math import interpolate
-from app.openapi import BODY_ERRORS
-from app.rendering import PNG_RESPONSE
+from app.openapi import BODY_ERRORS, QUERY_ERRORS, image_response, json_response
+from app.rendering import Output
 from app.schemas import (
     MAX_SEED,
     MAX_TEMPERATURE,
     DecodeRequest,
-    InterpolateRequest,
+    ImagesResponse,
+    InterpolateFromImages,
+    InterpolateFromLatents,
     InterpolateResponse,
-    PriorName,
+    Prior,
     SampleRequest,
     SampleResponse,
+    request_bodies,
 )
 from app.settings import Settings
-from contract.priors import Prior
+from contract.priors import Prior as PriorDistribution
 
-router = APIRouter(tags=["generate"], responses=BODY_ERRORS)
+SEED_HEADERS = ("X-Seed", "X-Prior")
 
 
-def _latent_batch(vectors: list[list[float]], latent_dim: int, limit: int) -> torch.Tensor:
-    if not vectors:
-        raise InvalidInput("no latent vectors given")
-    if len(vectors) > limit:
-        raise InvalidInput(f"{len(vectors)} latent vectors; the limit is {limit} (VAE_MAX_LATENTS)")
+def _latent_batch(vectors: list[list[float]], latent_dim: int) -> torch.Tensor:
+    """[N,D] from vectors whose count the body's declaration bounds; D depends on the model."""
     for index, vector in enumerate(vectors):
         if len(vector) != latent_dim:
             raise InvalidInput(
@@ -46,11 +55,11 @@ def _latent_batch(vectors: list[list[float]], latent_dim: int, limit: int) -> to
     return torch.tensor(vectors, dtype=torch.float32)  # [N,D]
 
 
-def _choose_prior(model: LoadedModel, request: SampleRequest) -> tuple[Prior, str]:
+def _choose_prior(model: LoadedModel, request: SampleRequest) -> tuple[PriorDistribution, str]:
     """The prior the request names (422 when the model has none by that name), and its name."""
     priors = model.priors
     if request.digit is not None:
-        if request.prior == "standard":
+        if request.prior == Prior.standard:
             raise InvalidInput(
                 "digit= samples from the per-class fitted mixtures; leave prior unset "
                 "or use prior=fitted"
@@ -62,7 +71,7 @@ def _choose_prior(model: LoadedModel, request: SampleRequest) -> tuple[Prior, st
                 "so digit= is not available"
             )
         return mixture, "class"
-    name = request.prior or priors.names[0]
+    name = str(request.prior) if request.prior is not None else priors.names[0]
     try:
         return priors.get(name), name
     except KeyError:
@@ -71,12 +80,8 @@ def _choose_prior(model: LoadedModel, request: SampleRequest) -> tuple[Prior, st
         ) from None
 
 
-async def _sample(
-    served: ServedDep, request: SampleRequest, output: OutputDep, settings: Settings
-) -> Response:
+async def _sample(served: ServedDep, request: SampleRequest, output: Output) -> Response:
     model = served.model
-    if request.n > settings.max_n:
-        raise InvalidInput(f"n={request.n} is above the limit {settings.max_n} (VAE_MAX_N)")
     seed = request.seed if request.seed is not None else secrets.randbelow(2**31)
     prior, prior_name = _choose_prior(model, request)
     drawn: list[torch.Tensor] = []
@@ -97,87 +102,22 @@ async def _sample(
     )
 
 
-@router.get(
-    "/sample",
-    summary="Draw n samples from the prior (PNG grid or JSON)",
-    response_model=SampleResponse,
-    responses=PNG_RESPONSE,
-)
-async def sample_get(
-    served: ServedDep,
-    output: OutputDep,
-    settings: SettingsDep,
-    n: Annotated[int, Query(ge=1, description="number of samples")] = 1,
-    seed: Annotated[int | None, Query(ge=0, le=MAX_SEED, description="random if omitted")] = None,
-    temperature: Annotated[
-        float, Query(gt=0, le=MAX_TEMPERATURE, allow_inf_nan=False, description="prior scale")
-    ] = 1.0,
-    digit: Annotated[int | None, Query(ge=0, le=9, description="sample this digit class")] = None,
-    prior: Annotated[
-        PriorName | None,
-        Query(description="fitted (default when the model has one) or standard N(0, I)"),
-    ] = None,
-) -> Response:
-    """Same seed, same device → the same bytes. The seed used is echoed in X-Seed, the prior
-    in X-Prior."""
-    request = SampleRequest(n=n, seed=seed, temperature=temperature, digit=digit, prior=prior)
-    return await _sample(served, request, output, settings)
-
-
-@router.post(
-    "/sample",
-    summary="Draw n samples from the prior, fields in a JSON body",
-    dependencies=[JsonBody],
-    response_model=SampleResponse,
-    responses=PNG_RESPONSE,
-)
-async def sample_post(
-    served: ServedDep, body: SampleRequest, output: OutputDep, settings: SettingsDep
-) -> Response:
-    """As GET /sample, with the fields in the body."""
-    return await _sample(served, body, output, settings)
-
-
-@router.post(
-    "/decode",
-    summary="Decode latent vectors into images",
-    dependencies=[JsonBody],
-    response_model=SampleResponse.__base__,
-    responses=PNG_RESPONSE,
-)
-async def decode(
-    served: ServedDep, body: DecodeRequest, output: OutputDep, settings: SettingsDep
-) -> Response:
-    """One [D] vector or a list of them → one PNG, a grid, or JSON {model, images}."""
+async def _decode(served: ServedDep, body: DecodeRequest, output: Output) -> Response:
     model = served.model
-    z = _latent_batch(body.latents, model.latent_dim, settings.max_latents)
+    z = _latent_batch(body.batch(), model.latent_dim)
     encoded = await served.worker.run(model, "decode", z, output.encoder())
     return output.respond(encoded, lambda images: {"model": model.name, "images": images})
 
 
-@router.post(
-    "/interpolate",
-    summary="Interpolate between two latents or two images",
-    dependencies=[JsonBody],
-    response_model=InterpolateResponse,
-    responses=PNG_RESPONSE,
-)
-async def interpolate_route(
-    served: ServedDep, body: InterpolateRequest, output: OutputDep, settings: SettingsDep
+async def _interpolate(
+    served: ServedDep,
+    body: InterpolateFromLatents | InterpolateFromImages,
+    output: Output,
+    settings: Settings,
 ) -> Response:
-    """A strip of `steps` images from a to b, linear or slerp (White 2016)."""
     model = served.model
-    if (body.latents is None) == (body.images is None):
-        raise InvalidInput("give exactly one of 'latents' or 'images', each with two items")
-    if body.steps > settings.max_steps:
-        raise InvalidInput(
-            f"steps={body.steps} is above the limit {settings.max_steps} (VAE_MAX_STEPS)"
-        )
-    ends = body.latents if body.latents is not None else body.images
-    if ends is None or len(ends) != 2:
-        raise InvalidInput("interpolation needs exactly two latents or two images")
-    if body.latents is not None:
-        endpoints = _latent_batch(body.latents, model.latent_dim, 2)
+    if isinstance(body, InterpolateFromLatents):
+        endpoints = _latent_batch(body.latents, model.latent_dim)
     else:
         pictures = await run_in_threadpool(
             lambda: torch.stack(
@@ -185,12 +125,12 @@ async def interpolate_route(
                     image_to_tensor(
                         decode_base64(text), model.image_shape, settings.max_image_pixels
                     )
-                    for text in body.images or []
+                    for text in body.images
                 ]
             )
         )
         endpoints, _ = await served.worker.run(model, "encode", pictures)
-    path = interpolate(endpoints[0], endpoints[1], body.steps, body.method)  # [S,D]
+    path = interpolate(endpoints[0], endpoints[1], body.steps, str(body.method))  # [S,D]
     encoded = await served.worker.run(model, "decode", path, output.encoder(strip=True))
     return output.respond(
         encoded,
@@ -198,3 +138,142 @@ async def interpolate_route(
             model=model.name, latents=path.tolist(), images=images
         ).model_dump(),
     )
+
+
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Awaitable[Response]])
+
+
+def validates_body(declared: Any) -> Callable[[Endpoint], Endpoint]:
+    """Have FastAPI read the `body` parameter as `declared`: the request model rebuilt with
+    this server's limits (app.schemas.request_bodies). The handler's own annotation, the plain
+    model, is what type checkers see."""
+
+    def bind(endpoint: Endpoint) -> Endpoint:
+        signature = inspect.signature(endpoint)
+        parameters = [
+            p.replace(annotation=Annotated[declared, Body()]) if p.name == "body" else p
+            for p in signature.parameters.values()
+        ]
+        endpoint.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+        return endpoint
+
+    return bind
+
+
+def build_router(settings: Settings) -> APIRouter:
+    """The generate routes, with this server's limits in their declarations."""
+    router = APIRouter(tags=["generate"])
+    bodies = request_bodies(settings.max_n, settings.max_latents, settings.max_steps)
+    outputs = output_dependencies(settings)
+
+    async def sample_query(
+        n: Annotated[
+            int, Query(ge=1, le=settings.max_n, description="number of samples (VAE_MAX_N)")
+        ] = 1,
+        seed: Annotated[
+            int | None, Query(ge=0, le=MAX_SEED, description="random if omitted")
+        ] = None,
+        temperature: Annotated[
+            float, Query(gt=0, le=MAX_TEMPERATURE, allow_inf_nan=False, description="prior scale")
+        ] = 1.0,
+        digit: Annotated[
+            int | None, Query(ge=0, le=9, description="sample this digit class")
+        ] = None,
+        prior: Annotated[
+            Prior | None,
+            Query(description="fitted (default when the model has one) or standard N(0, I)"),
+        ] = None,
+    ) -> SampleRequest:
+        return SampleRequest(n=n, seed=seed, temperature=temperature, digit=digit, prior=prior)
+
+    QueryRequest = Annotated[SampleRequest, Depends(sample_query)]
+
+    for suffix, output_of, as_png in (("", outputs.png, True), (".json", outputs.json, False)):
+        Out = Annotated[Output, Depends(output_of)]
+        kind = "Png" if as_png else "Json"
+
+        def declared(model: type[Any], *headers: str) -> dict[str, Any]:
+            """What the route's 200 is: a PNG or this JSON model, with these headers."""
+            if as_png:  # noqa: B023 - used while this iteration registers its routes
+                return {"responses": image_response(*headers), "response_class": Response}
+            return {"responses": json_response(*headers), "response_model": model}
+
+        async def sample_get(served: ServedDep, request: QueryRequest, output: Out) -> Response:
+            return await _sample(served, request, output)
+
+        @validates_body(bodies.sample)
+        async def sample_post(served: ServedDep, body: SampleRequest, output: Out) -> Response:
+            return await _sample(served, body, output)
+
+        @validates_body(bodies.decode)
+        async def decode(served: ServedDep, body: DecodeRequest, output: Out) -> Response:
+            return await _decode(served, body, output)
+
+        @validates_body(bodies.interpolate)
+        async def interpolate_route(
+            served: ServedDep,
+            body: InterpolateFromLatents | InterpolateFromImages,
+            output: Out,
+        ) -> Response:
+            return await _interpolate(served, body, output, settings)
+
+        what = "a PNG (a grid for n > 1)" if as_png else "JSON: seed, prior, latents, base64 PNGs"
+        routes: list[tuple[str, str, Callable[..., Awaitable[Response]], str, dict[str, Any]]] = [
+            (
+                "GET",
+                "/sample",
+                sample_get,
+                f"sample{kind}",
+                declared(SampleResponse, *SEED_HEADERS),
+            ),
+            (
+                "POST",
+                "/sample",
+                sample_post,
+                f"sample{kind}FromBody",
+                declared(SampleResponse, *SEED_HEADERS),
+            ),
+            ("POST", "/decode", decode, f"decode{kind}", declared(ImagesResponse)),
+            (
+                "POST",
+                "/interpolate",
+                interpolate_route,
+                f"interpolate{kind}",
+                declared(InterpolateResponse),
+            ),
+        ]
+        summaries = {
+            f"sample{kind}": f"Draw n samples from the prior: {what}",
+            f"sample{kind}FromBody": f"Draw samples, fields in a JSON body: {what}",
+            f"decode{kind}": "Decode latent vectors [[D], ...] or one [D] into "
+            + ("a PNG (a grid for several)" if as_png else "JSON {model, images}"),
+            f"interpolate{kind}": "Interpolate between two latents or two images: "
+            + ("a PNG strip" if as_png else "JSON {model, latents, images}"),
+        }
+        for method, path, endpoint, operation_id, declaration in routes:
+            router.add_api_route(
+                path + suffix,
+                endpoint,
+                methods=[method],
+                operation_id=operation_id,
+                summary=summaries[operation_id],
+                description=endpoint_descriptions[path],
+                dependencies=[JsonBody] if method == "POST" else [],
+                **{
+                    **declaration,
+                    "responses": {
+                        **(BODY_ERRORS if method == "POST" else QUERY_ERRORS),
+                        **declaration["responses"],
+                    },
+                },
+            )
+    return router
+
+
+endpoint_descriptions = {
+    "/sample": "Same seed, same device → the same bytes. The seed used is echoed in X-Seed, "
+    "the prior in X-Prior.",
+    "/decode": "One [D] vector or a list of them (D: the model's latent_dim).",
+    "/interpolate": "A strip of `steps` images from a to b, linear or slerp (White 2016); give "
+    "either `latents` or `images`, two of them.",
+}

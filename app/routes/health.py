@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from app.deps import RegistryDep
@@ -13,7 +13,9 @@ from app.schemas import Health
 router = APIRouter(tags=["health"])
 
 
-@router.get("/livez", summary="Liveness: the process is up", response_model=Health)
+@router.get(
+    "/livez", operation_id="livez", summary="Liveness: the process is up", response_model=Health
+)
 @router.get(
     "/healthz", summary="Liveness (alias of /livez)", response_model=Health, include_in_schema=False
 )
@@ -23,6 +25,7 @@ async def livez() -> Health:
 
 @router.get(
     "/readyz",
+    operation_id="readyz",
     summary="Readiness: 200 once every model is loaded and warm",
     response_model=Health,
     responses={503: {"model": Health}},
@@ -34,8 +37,9 @@ async def readyz(registry: RegistryDep) -> JSONResponse:
 
 @router.get(
     "/metrics",
-    summary="Prometheus metrics",
-    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+    operation_id="metrics",
+    summary="Prometheus metrics, in Prometheus' text format",
+    response_class=PlainTextResponse,
 )
 async def metrics(request: Request) -> Response:
     return Response(

@@ -17,6 +17,7 @@ router = APIRouter(tags=["models"])
 @router.get(
     "/models",
     summary="The loaded models: name, shapes, priors, device, sha256 and size of each",
+    operation_id="listModels",
     response_model=ModelList,
     responses=errors(401, 422),
 )
@@ -31,6 +32,7 @@ async def list_models(registry: RegistryDep) -> dict[str, Any]:
 @router.get(
     "/models/{name}",
     summary="One model's whole metadata (metrics, training, priors), device, sha256 and size",
+    operation_id="getModel",
     response_model=ModelDetail,
     responses=errors(401, 404, 422),
 )

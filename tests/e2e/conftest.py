@@ -7,10 +7,12 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 import httpx
 import pytest
@@ -25,19 +27,28 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, process: subprocess.Popen[str], url: str) -> None:
-        self.process, self.url = process, url
+    """A server process whose output goes to a file: a pipe nobody reads fills up after 64 KB
+    of access log, and the server then blocks on its next log line."""
+
+    def __init__(self, process: subprocess.Popen[str], url: str, log: IO[str]) -> None:
+        self.process, self.url, self.log = process, url, log
+        self.output: str | None = None
 
     def stop(self, seconds: float = 15.0) -> tuple[int, str]:
-        """SIGTERM, wait, and return (exit code, everything it printed)."""
+        """SIGTERM, wait, and return (exit code, everything it printed); again: the same."""
+        if self.output is not None:
+            return self.process.returncode, self.output
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
         try:
-            output, _ = self.process.communicate(timeout=seconds)
+            self.process.wait(timeout=seconds)
         except subprocess.TimeoutExpired:
             self.process.kill()
-            output, _ = self.process.communicate()
-        return self.process.returncode, output
+            self.process.wait()
+        self.log.seek(0)
+        self.output = self.log.read()
+        self.log.close()
+        return self.process.returncode, self.output
 
 
 def start(weights: Path, cli: bool = False, **env: str) -> Server:
@@ -63,15 +74,16 @@ def start(weights: Path, cli: bool = False, **env: str) -> Server:
         "VAE_HOST": "127.0.0.1",
         **env,
     }
+    log = tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace")  # noqa: SIM115 - closed by stop()
     process = subprocess.Popen(
         command,
         cwd=REPO,
         env=environment,
         text=True,
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
     )
-    return Server(process, f"http://127.0.0.1:{port}")
+    return Server(process, f"http://127.0.0.1:{port}", log)
 
 
 def wait_ready(server: Server, seconds: float = 60.0) -> None:

@@ -141,7 +141,7 @@ def test_an_api_error_is_shown_on_the_page(page: WebDriver) -> None:
         )
     )
     assert "422" in error.text
-    assert "VAE_MAX_N" in error.text
+    assert "query.n: Input should be less than or equal to 64" in error.text
 
 
 def test_the_pad_works_from_the_keyboard(page: WebDriver) -> None:

@@ -145,13 +145,13 @@ def test_digit_without_class_priors_is_422(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("params", "fragment"),
     [
-        ({"n": 65}, "VAE_MAX_N"),
+        ({"n": 65}, "less than or equal to 64"),
         ({"n": 0}, "n"),
         ({"temperature": 0}, "temperature"),
         ({"temperature": "nan"}, "temperature"),
         ({"digit": 10}, "digit"),
         ({"seed": -1}, "seed"),
-        ({"scale": 17}, "VAE_MAX_SCALE"),
+        ({"scale": 17}, "less than or equal to 16"),
         ({"format": "gif"}, "format"),
     ],
 )

@@ -29,4 +29,4 @@ def test_dequantized_model_reports_bits_per_dim(client: TestClient) -> None:
 def test_k_above_the_limit_is_422(client: TestClient) -> None:
     response = client.post("/score?k=1001", json={"images": [b64(digit_png())]})
     assert response.status_code == 422
-    assert "VAE_MAX_SCORE_K" in response.json()["detail"]
+    assert "less than or equal to 1000" in response.json()["detail"]
