@@ -128,17 +128,23 @@ api_key_scheme = APIKeyHeader(
 
 
 async def require_api_key(
+    request: Request,
     settings: SettingsDep,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
     header_key: Annotated[str | None, Depends(api_key_scheme)],
 ) -> None:
     """With VAE_API_KEY set: `Authorization: Bearer KEY` or `X-API-Key: KEY`, compared in
-    constant time."""
+    constant time. Every credential offered must be right: a wrong Authorization header (or
+    one of another scheme) is a 401 even when X-API-Key is right."""
     if settings.api_key is None:
         return
     expected = settings.api_key.get_secret_value().encode()
-    offered = bearer.credentials if bearer is not None else (header_key or "")
-    if not secrets.compare_digest(offered.encode(), expected):
+    offered = []
+    if "authorization" in request.headers:
+        offered.append(bearer.credentials if bearer is not None else "")
+    if header_key is not None:
+        offered.append(header_key)
+    if not offered or not all(secrets.compare_digest(o.encode(), expected) for o in offered):
         raise Unauthorized(
             "missing or wrong API key (Authorization: Bearer KEY or X-API-Key)",
             headers={"WWW-Authenticate": "Bearer"},

@@ -21,50 +21,49 @@ EXAMPLE_PNG = (
 ACCEPTED = "multipart/form-data (field 'file'), image/* (raw body) or application/json"
 
 
-def image_request_body(max_images: int) -> dict[str, Any]:
-    """OpenAPI description of the three request forms of /encode, /reconstruct and /score,
-    with this server's VAE_MAX_IMAGES. A raw body is documented as application/octet-stream,
-    which generated clients send as bytes; image/png, image/jpeg (any image/*) work as well."""
+def image_body_schemas(max_images: int) -> dict[str, dict[str, Any]]:
+    """The two structured forms of an image upload, as schema components shared by /encode,
+    /reconstruct and /score (so generated clients have one type for each)."""
     images = {"minItems": 1, "maxItems": max_images}
     return {
-        "requestBody": {
-            "required": True,
-            "description": "One or more images: multipart field `file` (repeatable), a raw "
-            "image body (application/octet-stream or image/*), or JSON with base64 PNG/JPEG "
-            "strings.",
-            "content": {
-                "multipart/form-data": {
-                    "schema": {
-                        "type": "object",
-                        "required": ["file"],
-                        "properties": {
-                            "file": {
-                                "type": "array",
-                                "items": {"type": "string", "format": "binary"},
-                                **images,
-                            }
-                        },
-                    }
-                },
-                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
-                "application/json": {
-                    "schema": {
-                        "type": "object",
-                        "required": ["images"],
-                        "additionalProperties": False,
-                        "properties": {
-                            "images": {
-                                "type": "array",
-                                "items": {"type": "string", "format": "byte"},
-                                **images,
-                            }
-                        },
-                        "example": {"images": [EXAMPLE_PNG]},
-                    }
-                },
+        "ImageFiles": {
+            "type": "object",
+            "title": "ImageFiles",
+            "description": "multipart/form-data: the field `file`, once per image",
+            "required": ["file"],
+            "properties": {
+                "file": {"type": "array", "items": {"type": "string", "format": "binary"}, **images}
             },
-        }
+        },
+        "Base64Images": {
+            "type": "object",
+            "title": "Base64Images",
+            "description": "JSON: base64 PNG or JPEG strings (a data: URL prefix is allowed)",
+            "required": ["images"],
+            "additionalProperties": False,
+            "properties": {
+                "images": {"type": "array", "items": {"type": "string", "format": "byte"}, **images}
+            },
+            "example": {"images": [EXAMPLE_PNG]},
+        },
     }
+
+
+# OpenAPI description of the three request forms of /encode, /reconstruct and /score. A raw body
+# is documented as application/octet-stream, which generated clients send as bytes; image/png,
+# image/jpeg (any image/*) work as well.
+IMAGE_REQUEST_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": "One or more images: multipart field `file` (repeatable), a raw image "
+        "body (application/octet-stream or image/*), or JSON with base64 PNG/JPEG strings.",
+        "content": {
+            "multipart/form-data": {"schema": {"$ref": "#/components/schemas/ImageFiles"}},
+            "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+            "application/json": {"schema": {"$ref": "#/components/schemas/Base64Images"}},
+        },
+    }
+}
 
 
 def _media_type(request: Request) -> str:

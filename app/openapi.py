@@ -16,6 +16,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from app.inputs import image_body_schemas
 from app.registry import ModelRegistry
 from app.rendering import PNG_MEDIA_TYPES
 from app.schemas import LATENT_VECTOR, ErrorResponse
@@ -154,6 +155,8 @@ def install_truthful_openapi(app: FastAPI, registry: ModelRegistry) -> None:
             description=app.description,
             routes=app.routes,
         )
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.update(image_body_schemas(registry.settings.max_images))
         _latent_lengths(schema, registry)
         _one_error_shape(schema)
         _common_headers(schema)

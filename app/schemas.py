@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, create_model, field_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, create_model
 
 from contract.metadata import ArtifactMetadata, DatasetInfo
 
@@ -61,24 +61,24 @@ class SampleRequest(BaseModel):
 
 class DecodeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")  # app.openapi adds an example of the models' D
-    latents: list[Latent] | Latent = Field(
-        description="latent vectors [[D], ...] (at most VAE_MAX_LATENTS), or one [D] vector"
+    latents: list[Latent] = Field(
+        min_length=1, description="latent vectors [[D], ...] (at most VAE_MAX_LATENTS)"
     )
 
-    @field_validator("latents", mode="before")
-    @classmethod
-    def one_vector_is_a_batch(cls, value: object) -> object:
-        """`[0.1, 0.2, ...]` means one latent: wrap it so errors point at the right place."""
-        if isinstance(value, list) and value and not isinstance(value[0], list):
-            return [value]
-        return value
 
-    def batch(self) -> list[list[float]]:
-        """The latents as a batch [[D], ...]; one vector (only `[]` is left unwrapped by the
-        validator) is a batch of one."""
-        if self.latents and isinstance(self.latents[0], list):
-            return [v for v in self.latents if isinstance(v, list)]
-        return [[v for v in self.latents if isinstance(v, float)]]
+class DecodeOneRequest(BaseModel):
+    """One latent vector, not wrapped in a list: `{"latents": [0.1, ...]}`."""
+
+    model_config = ConfigDict(extra="forbid")
+    latents: Latent = Field(description="one latent vector [D]")
+
+
+def _decode_kind(value: object) -> str:
+    """`one` for a flat `[D]`, else `batch`: each shape is its own object schema, so generated
+    clients get two plain types rather than an ambiguous union of two arrays."""
+    latents = value.get("latents") if isinstance(value, dict) else None
+    flat = isinstance(latents, list) and bool(latents) and not isinstance(latents[0], list)
+    return "one" if flat else "batch"
 
 
 class InterpolateFromLatents(BaseModel):
@@ -196,26 +196,45 @@ class RequestBodies:
     both validates requests and documents the limits in /openapi.json."""
 
     sample: type[SampleRequest]
-    decode: type[DecodeRequest]
-    interpolate: Any  # the tagged union of the two interpolation requests
+    decode: Any  # the tagged unions of the request's two shapes
+    interpolate: Any
 
 
 def request_bodies(max_n: int, max_latents: int, max_steps: int) -> RequestBodies:
     def bounded(base: type[BaseModel], **fields: Any) -> Any:
         return create_model(base.__name__, __base__=base, __doc__=base.__doc__, **fields)
 
-    steps = (int, Field(8, ge=2, le=max_steps, description="images in the strip, ends included"))
+    steps = (
+        int,
+        Field(
+            min(8, max_steps),
+            ge=2,
+            le=max_steps,
+            description="images in the strip, both ends included (at most VAE_MAX_STEPS)",
+        ),
+    )
     return RequestBodies(
         sample=bounded(
             SampleRequest, n=(int, Field(1, ge=1, le=max_n, description="number of samples"))
         ),
-        decode=bounded(
-            DecodeRequest,
-            latents=(
-                Annotated[list[Latent], Field(min_length=1, max_length=max_latents)] | Latent,
-                Field(description="latent vectors [[D], ...], or one [D] vector"),
-            ),
-        ),
+        decode=Annotated[
+            Annotated[
+                bounded(
+                    DecodeRequest,
+                    latents=(
+                        list[Latent],
+                        Field(
+                            min_length=1,
+                            max_length=max_latents,
+                            description="latent vectors [[D], ...] (at most VAE_MAX_LATENTS)",
+                        ),
+                    ),
+                ),
+                Tag("batch"),
+            ]
+            | Annotated[DecodeOneRequest, Tag("one")],
+            Discriminator(_decode_kind),
+        ],
         interpolate=Annotated[
             Annotated[bounded(InterpolateFromLatents, steps=steps), Tag("latents")]
             | Annotated[bounded(InterpolateFromImages, steps=steps), Tag("images")],

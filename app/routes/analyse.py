@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.codecs import image_to_tensor
 from app.deps import InvertQuery, PreprocessQuery, ServedDep, output_dependencies
-from app.inputs import image_request_body, read_images
+from app.inputs import IMAGE_REQUEST_BODY, read_images
 from app.openapi import IMAGE_ERRORS, image_response, json_response
 from app.rendering import Output
 from app.schemas import MAX_SEED, EncodeResponse, ImagesResponse, ScoreResponse
@@ -48,7 +48,7 @@ async def _image_batch(
 def build_router(settings: Settings) -> APIRouter:
     """The analyse routes, with this server's limits in their declarations."""
     router = APIRouter(tags=["analyse"], responses=IMAGE_ERRORS)
-    body = image_request_body(settings.max_images)
+    body = IMAGE_REQUEST_BODY
     outputs = output_dependencies(settings)
 
     @router.post(
@@ -125,7 +125,7 @@ def build_router(settings: Settings) -> APIRouter:
                 le=settings.max_score_k,
                 description="importance samples (at most VAE_MAX_SCORE_K)",
             ),
-        ] = 100,
+        ] = min(100, settings.max_score_k),
         seed: SeedQuery = None,
         invert: InvertQuery = Invert.auto,
         preprocess: PreprocessQuery = None,

@@ -29,6 +29,7 @@ from app.rendering import Output
 from app.schemas import (
     MAX_SEED,
     MAX_TEMPERATURE,
+    DecodeOneRequest,
     DecodeRequest,
     ImagesResponse,
     InterpolateFromImages,
@@ -102,9 +103,12 @@ async def _sample(served: ServedDep, request: SampleRequest, output: Output) -> 
     )
 
 
-async def _decode(served: ServedDep, body: DecodeRequest, output: Output) -> Response:
+async def _decode(
+    served: ServedDep, body: DecodeRequest | DecodeOneRequest, output: Output
+) -> Response:
     model = served.model
-    z = _latent_batch(body.batch(), model.latent_dim)
+    vectors = body.latents if isinstance(body, DecodeRequest) else [body.latents]
+    z = _latent_batch(vectors, model.latent_dim)
     encoded = await served.worker.run(model, "decode", z, output.encoder())
     return output.respond(encoded, lambda images: {"model": model.name, "images": images})
 
@@ -206,7 +210,9 @@ def build_router(settings: Settings) -> APIRouter:
             return await _sample(served, body, output)
 
         @validates_body(bodies.decode)
-        async def decode(served: ServedDep, body: DecodeRequest, output: Out) -> Response:
+        async def decode(
+            served: ServedDep, body: DecodeRequest | DecodeOneRequest, output: Out
+        ) -> Response:
             return await _decode(served, body, output)
 
         @validates_body(bodies.interpolate)

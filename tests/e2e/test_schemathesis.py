@@ -1,78 +1,53 @@
-"""Property-based API testing against the live OpenAPI schema of a real uvicorn server.
+"""The live schema is valid OpenAPI, and schemathesis (every check, positive and negative data,
+all phases) finds nothing: the schema and the server agree.
 
-Schemathesis's pytest integration does not run on pytest 9, so each operation's Hypothesis
-strategy is driven directly; the checks are schemathesis's own.
+Runs the `schemathesis` CLI exactly as a user would, with the repository's schemathesis.toml.
 """
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
+import httpx
 import pytest
-import schemathesis
-from hypothesis import HealthCheck, given, settings
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_headers_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
+from openapi_spec_validator import validate
 
-from tests.e2e.conftest import Server, running
+from tests.e2e.conftest import REPO, Server, running
 
-CHECKS = [
-    not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_schema_conformance,
-    response_headers_conformance,
-]
-EXAMPLES_PER_OPERATION = 40
+LIMITS = {
+    "VAE_MAX_N": "8",
+    "VAE_MAX_STEPS": "8",
+    "VAE_MAX_SCORE_K": "16",
+    "VAE_MAX_IMAGES": "4",
+    "VAE_MAX_LATENTS": "16",
+    "VAE_MAX_SCALE": "4",
+}
+KEY = "test-key"
 
 
-@pytest.fixture(scope="module")
-def live(weights_dir: Path) -> Iterator[Server]:
-    with running(
-        weights_dir,
-        VAE_MAX_N="8",
-        VAE_MAX_STEPS="8",
-        VAE_MAX_SCORE_K="16",
-        VAE_MAX_IMAGES="4",
-        VAE_MAX_LATENTS="16",
-        VAE_MAX_SCALE="4",
-    ) as server:
+@pytest.fixture(scope="module", params=["open", "with-api-key"])
+def live(request: pytest.FixtureRequest, weights_dir: Path) -> Iterator[Server]:
+    extra = {"VAE_API_KEY": KEY} if request.param == "with-api-key" else {}
+    with running(weights_dir, **LIMITS, **extra) as server:
         yield server
 
 
-def operations(live: Server) -> list[Any]:
-    schema = schemathesis.openapi.from_url(f"{live.url}/openapi.json")
-    return [result.ok() for result in schema.get_all_operations()]
+def test_the_schema_is_valid_openapi(live: Server) -> None:
+    headers = {"X-API-Key": KEY}
+    validate(httpx.get(f"{live.url}/openapi.json", headers=headers, timeout=10).json())
 
 
-def test_every_operation_has_no_server_errors_and_no_schema_violations(live: Server) -> None:
-    calls: dict[str, int] = {}
-    found = operations(live)
-    assert len(found) >= 12  # every route of the API is in the schema
-
-    for operation in found:
-        label = f"{operation.method.upper()} {operation.path}"
-        calls[label] = 0
-
-        @given(case=operation.as_strategy())
-        @settings(
-            max_examples=EXAMPLES_PER_OPERATION,
-            deadline=None,
-            derandomize=True,
-            suppress_health_check=list(HealthCheck),
-            database=None,
-        )
-        def exercise(case: Any) -> None:
-            calls[label] += 1  # noqa: B023 - runs inside this iteration only
-            case.call_and_validate(base_url=live.url, checks=CHECKS, timeout=30)
-
-        exercise()
-    assert all(count > 0 for count in calls.values()), calls
-    print(f"schemathesis: {sum(calls.values())} calls over {len(calls)} operations: {calls}")  # noqa: T201
+def test_schemathesis_finds_no_failures(live: Server) -> None:
+    schemathesis = Path(sys.executable).parent / "schemathesis"
+    result = subprocess.run(
+        [str(schemathesis), "--config-file", str(REPO / "schemathesis.toml"), "run",
+         f"{live.url}/openapi.json", "-n", "25", "--checks", "all", "--mode", "all",
+         "--no-color", "--seed", "1", "-H", f"X-API-Key: {KEY}"],
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    report = result.stdout[-6000:]
+    assert result.returncode == 0, report
+    assert "No issues found" in report, report
