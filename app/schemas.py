@@ -150,7 +150,7 @@ class ScoreResponse(BaseModel):
     bits_per_dim: list[float] | None = Field(description="for dequantized models; else null")
 
 
-class Served(BaseModel):
+class ServedFields(BaseModel):
     """What the server adds to an artifact's metadata."""
 
     sample_priors: list[str] = Field(description="the values /sample?prior= takes")
@@ -173,11 +173,11 @@ class ModelIdentity(BaseModel):
     dataset: DatasetInfo
 
 
-class ModelSummary(Served, ModelIdentity):
+class ModelSummary(ServedFields, ModelIdentity):
     """One item of GET /models: enough to choose a model and call it."""
 
 
-class ModelDetail(Served, ArtifactMetadata):
+class ModelDetail(ServedFields, ArtifactMetadata):
     """GET /models/{name}: the artifact's whole metadata (metrics, training, priors, ...)."""
 
 

@@ -61,3 +61,17 @@ def test_small_body_still_works_under_the_limit(locked: TestClient) -> None:
         "/encode", json={"images": [b64(digit_png())]}, headers={"X-API-Key": "s3cret"}
     )
     assert response.status_code == 200
+
+
+def test_every_credential_offered_must_be_right(locked: TestClient) -> None:
+    right = {"X-API-Key": "s3cret"}
+    assert locked.get("/models", headers=right).status_code == 200
+    for wrong_authorization in ("Bearer nope", "Basic abc", "garbage"):
+        headers = {**right, "Authorization": wrong_authorization}
+        assert locked.get("/models", headers=headers).status_code == 401, wrong_authorization
+    schemes = locked.get("/openapi.json", headers=right).json()["components"]["securitySchemes"]
+    assert schemes["bearer"]["type"] == "http"
+    assert schemes["bearer"]["scheme"] == "bearer"
+    assert (schemes["apiKey"]["in"], schemes["apiKey"]["name"]) == ("header", "X-API-Key")
+    security = locked.get("/openapi.json", headers=right).json()["paths"]["/sample"]["get"]
+    assert security["security"] == [{"bearer": []}, {"apiKey": []}]
