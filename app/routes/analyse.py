@@ -51,6 +51,17 @@ def build_router(settings: Settings) -> APIRouter:
     body = IMAGE_REQUEST_BODY
     outputs = output_dependencies(settings)
 
+    async def image_batch(
+        request: Request,
+        served: ServedDep,
+        invert: InvertQuery = Invert.auto,
+        preprocess: PreprocessQuery = None,
+    ) -> torch.Tensor:
+        """The request's images, read as the query says: [N,C,H,W] in [0, 1]."""
+        return await _image_batch(request, served, settings, invert, preprocess)
+
+    Images = Annotated[torch.Tensor, Depends(image_batch)]
+
     @router.post(
         "/encode",
         operation_id="encode",
@@ -59,17 +70,10 @@ def build_router(settings: Settings) -> APIRouter:
         responses=json_response("X-Seed"),
         openapi_extra=body,
     )
-    async def encode(
-        request: Request,
-        served: ServedDep,
-        seed: SeedQuery = None,
-        invert: InvertQuery = Invert.auto,
-        preprocess: PreprocessQuery = None,
-    ) -> JSONResponse:
+    async def encode(served: ServedDep, x: Images, seed: SeedQuery = None) -> JSONResponse:
         """q(z|x) = N(mean, exp(logvar)) per image; with ?seed= also a sample z from it (and
         the X-Seed header)."""
         model = served.model
-        x = await _image_batch(request, served, settings, invert, preprocess)
         mean, logvar = await served.worker.run(model, "encode", x)
         body = EncodeResponse(model=model.name, mean=mean.tolist(), logvar=logvar.tolist())
         headers = {}
@@ -82,15 +86,12 @@ def build_router(settings: Settings) -> APIRouter:
     for suffix, output_of, as_png in (("", outputs.png, True), (".json", outputs.json, False)):
 
         async def reconstruct(
-            request: Request,
             served: ServedDep,
+            x: Images,
             output: Annotated[Output, Depends(output_of)],  # noqa: B023 - bound per iteration
-            invert: InvertQuery = Invert.auto,
-            preprocess: PreprocessQuery = None,
         ) -> Response:
             """decode(mean(x)) for each image."""
             model = served.model
-            x = await _image_batch(request, served, settings, invert, preprocess)
             encoded = await served.worker.run(model, "forward", x, output.encoder())
             return output.respond(encoded, lambda images: {"model": model.name, "images": images})
 
@@ -116,8 +117,8 @@ def build_router(settings: Settings) -> APIRouter:
         openapi_extra=body,
     )
     async def score_route(
-        request: Request,
         served: ServedDep,
+        x: Images,
         k: Annotated[
             int,
             Query(
@@ -127,13 +128,10 @@ def build_router(settings: Settings) -> APIRouter:
             ),
         ] = min(100, settings.max_score_k),
         seed: SeedQuery = None,
-        invert: InvertQuery = Invert.auto,
-        preprocess: PreprocessQuery = None,
     ) -> JSONResponse:
         """How typical is this image? Lower is more typical; an outlier score. Nats per image."""
         model = served.model
         used_seed = seed if seed is not None else secrets.randbelow(2**31)
-        x = await _image_batch(request, served, settings, invert, preprocess)
         generator = torch.Generator().manual_seed(used_seed)
         nll, neg_elbo = await served.worker.call(
             model,
