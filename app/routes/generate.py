@@ -12,11 +12,13 @@ and FastAPI both enforces and documents it.
 import inspect
 import secrets
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
 import torch
 from fastapi import APIRouter, Body, Depends, Query
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from app.artifacts import LoadedModel
@@ -164,6 +166,59 @@ def validates_body(declared: Any) -> Callable[[Endpoint], Endpoint]:
     return bind
 
 
+@dataclass(frozen=True)
+class Operation:
+    """One generate operation; it is registered twice, as a PNG route and as its .json twin."""
+
+    method: str
+    path: str
+    name: str  # the operationId stem: sample → samplePng, sampleJson
+    summary: str
+    description: str
+    json_model: type[BaseModel]
+    headers: tuple[str, ...] = ()
+
+
+OPERATIONS = (
+    Operation(
+        "GET",
+        "/sample",
+        "sample",
+        "Draw n samples from the prior",
+        "Same seed, same device → the same bytes. The seed used is echoed in X-Seed, the prior "
+        "in X-Prior.",
+        SampleResponse,
+        SEED_HEADERS,
+    ),
+    Operation(
+        "POST",
+        "/sample",
+        "sampleFromBody",
+        "Draw n samples from the prior, fields in a JSON body",
+        "As GET /sample.",
+        SampleResponse,
+        SEED_HEADERS,
+    ),
+    Operation(
+        "POST",
+        "/decode",
+        "decode",
+        "Decode latent vectors [[D], ...] or one [D]",
+        "D is the model's latent_dim (GET /models).",
+        ImagesResponse,
+    ),
+    Operation(
+        "POST",
+        "/interpolate",
+        "interpolate",
+        "Interpolate between two latents or two images",
+        "A strip of `steps` images from a to b, linear or slerp (White 2016); give either "
+        "`latents` or `images`, two of them.",
+        InterpolateResponse,
+    ),
+)
+
+
 def build_router(settings: Settings) -> APIRouter:
     """The generate routes, with this server's limits in their declarations."""
     router = APIRouter(tags=["generate"])
@@ -192,21 +247,15 @@ def build_router(settings: Settings) -> APIRouter:
 
     QueryRequest = Annotated[SampleRequest, Depends(sample_query)]
 
-    for suffix, output_of, as_png in (("", outputs.png, True), (".json", outputs.json, False)):
+    def endpoints(output_of: Callable[..., Awaitable[Output]]) -> dict[str, Callable[..., Any]]:
+        """The four handlers, answering as `output_of` says (PNG or JSON)."""
         Out = Annotated[Output, Depends(output_of)]
-        kind = "Png" if as_png else "Json"
 
-        def declared(model: type[Any], *headers: str) -> dict[str, Any]:
-            """What the route's 200 is: a PNG or this JSON model, with these headers."""
-            if as_png:  # noqa: B023 - used while this iteration registers its routes
-                return {"responses": image_response(*headers), "response_class": Response}
-            return {"responses": json_response(*headers), "response_model": model}
-
-        async def sample_get(served: ServedDep, request: QueryRequest, output: Out) -> Response:
+        async def sample(served: ServedDep, request: QueryRequest, output: Out) -> Response:
             return await _sample(served, request, output)
 
         @validates_body(bodies.sample)
-        async def sample_post(served: ServedDep, body: SampleRequest, output: Out) -> Response:
+        async def sample_from_body(served: ServedDep, body: SampleRequest, output: Out) -> Response:
             return await _sample(served, body, output)
 
         @validates_body(bodies.decode)
@@ -217,69 +266,32 @@ def build_router(settings: Settings) -> APIRouter:
 
         @validates_body(bodies.interpolate)
         async def interpolate_route(
-            served: ServedDep,
-            body: InterpolateFromLatents | InterpolateFromImages,
-            output: Out,
+            served: ServedDep, body: InterpolateFromLatents | InterpolateFromImages, output: Out
         ) -> Response:
             return await _interpolate(served, body, output, settings)
 
-        what = "a PNG (a grid for n > 1)" if as_png else "JSON: seed, prior, latents, base64 PNGs"
-        routes: list[tuple[str, str, Callable[..., Awaitable[Response]], str, dict[str, Any]]] = [
-            (
-                "GET",
-                "/sample",
-                sample_get,
-                f"sample{kind}",
-                declared(SampleResponse, *SEED_HEADERS),
-            ),
-            (
-                "POST",
-                "/sample",
-                sample_post,
-                f"sample{kind}FromBody",
-                declared(SampleResponse, *SEED_HEADERS),
-            ),
-            ("POST", "/decode", decode, f"decode{kind}", declared(ImagesResponse)),
-            (
-                "POST",
-                "/interpolate",
-                interpolate_route,
-                f"interpolate{kind}",
-                declared(InterpolateResponse),
-            ),
-        ]
-        summaries = {
-            f"sample{kind}": f"Draw n samples from the prior: {what}",
-            f"sample{kind}FromBody": f"Draw samples, fields in a JSON body: {what}",
-            f"decode{kind}": "Decode latent vectors [[D], ...] or one [D] into "
-            + ("a PNG (a grid for several)" if as_png else "JSON {model, images}"),
-            f"interpolate{kind}": "Interpolate between two latents or two images: "
-            + ("a PNG strip" if as_png else "JSON {model, latents, images}"),
+        return {
+            "sample": sample,
+            "sampleFromBody": sample_from_body,
+            "decode": decode,
+            "interpolate": interpolate_route,
         }
-        for method, path, endpoint, operation_id, declaration in routes:
+
+    for as_png in (True, False):
+        handlers = endpoints(outputs.png if as_png else outputs.json)
+        for operation in OPERATIONS:
+            errors = BODY_ERRORS if operation.method == "POST" else QUERY_ERRORS
+            answer = image_response if as_png else json_response
             router.add_api_route(
-                path + suffix,
-                endpoint,
-                methods=[method],
-                operation_id=operation_id,
-                summary=summaries[operation_id],
-                description=endpoint_descriptions[path],
-                dependencies=[JsonBody] if method == "POST" else [],
-                **{
-                    **declaration,
-                    "responses": {
-                        **(BODY_ERRORS if method == "POST" else QUERY_ERRORS),
-                        **declaration["responses"],
-                    },
-                },
+                operation.path if as_png else f"{operation.path}.json",
+                handlers[operation.name],
+                methods=[operation.method],
+                operation_id=operation.name + ("Png" if as_png else "Json"),
+                summary=f"{operation.summary}: {'a PNG' if as_png else 'JSON'}",
+                description=operation.description,
+                dependencies=[JsonBody] if operation.method == "POST" else [],
+                response_class=Response if as_png else JSONResponse,
+                response_model=None if as_png else operation.json_model,
+                responses={**errors, **answer(*operation.headers)},
             )
     return router
-
-
-endpoint_descriptions = {
-    "/sample": "Same seed, same device → the same bytes. The seed used is echoed in X-Seed, "
-    "the prior in X-Prior.",
-    "/decode": "One [D] vector or a list of them (D: the model's latent_dim).",
-    "/interpolate": "A strip of `steps` images from a to b, linear or slerp (White 2016); give "
-    "either `latents` or `images`, two of them.",
-}

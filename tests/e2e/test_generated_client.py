@@ -135,12 +135,12 @@ def every_operation(client: Any, api: str, models: Any, types: Any) -> None:
     assert png.headers["X-Prior"] == "standard"
     assert png_size(png.parsed.payload) == (56, 56)
     body = models.SampleRequest(n=2, seed=5, temperature=0.8)
-    assert png_size(call("generate.sample_png_from_body", body=body).parsed.payload) == (56, 28)
+    assert png_size(call("generate.sample_from_body_png", body=body).parsed.payload) == (56, 28)
     sampled = call("generate.sample_json", n=2, seed=5, digit=7).parsed
     assert sampled.seed == 5
     assert sampled.prior == "class"
     assert [len(z) for z in sampled.latents] == [4, 4]
-    assert call("generate.sample_json_from_body", body=body).parsed.latents[0][0] == pytest.approx(
+    assert call("generate.sample_from_body_json", body=body).parsed.latents[0][0] == pytest.approx(
         call("generate.sample_json", n=2, seed=5, temperature=0.8).parsed.latents[0][0]
     )
 
