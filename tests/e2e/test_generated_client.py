@@ -31,7 +31,7 @@ from tests.e2e.conftest import Server, running
 
 KEY = "client-key"
 BIN = Path(sys.executable).parent
-TS_PACKAGES = ["openapi-typescript@7.13", "openapi-fetch@0.13", "typescript@5.9"]
+TS_PACKAGES = ["openapi-typescript@7.13", "openapi-fetch@0.17", "typescript@5.9"]
 
 
 @pytest.fixture(scope="module")
