@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import Tensor
 from tqdm import tqdm
 
 from contract.artifact import load_artifact, save_artifact
@@ -129,17 +130,19 @@ def fitted_prior_metadata(
 def fit_artifact_priors(
     model: Any,
     judge: SampleJudge,
-    data_dir: str | Path,
+    train_pixels: Tensor,
+    train_labels: Tensor,
+    val_pixels: Tensor,
     train_split: str,
-    val_split: str,
     candidates: tuple[int, ...] = DEFAULT_CANDIDATES,
     class_components: int = DEFAULT_CLASS_COMPONENTS,
     sources: tuple[CodeSource, ...] = ("means",),
     seed: int = 0,
 ) -> tuple[Priors, dict[str, Any]]:
-    """Choose K, fit the fitted and class priors; returns them and their metadata entry."""
-    train_pixels, train_labels = load_split(data_dir, train_split)
-    val_pixels, _ = load_split(data_dir, val_split)
+    """Choose K, fit the fitted and class priors; returns them and their metadata entry.
+
+    The pixels are uint8 [N,C,H,W] as load_split gives them; the caller has read them already
+    (for the judge), so they are passed rather than read again."""
     codes = encode_all(model, train_pixels)  # once: the choice and the final fit share them
     choice = choose_components(
         model, judge, codes, encode_all(model, val_pixels), candidates, sources, seed
@@ -205,7 +208,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     artifact = load_artifact(args.artifact)
-    train_pixels, _ = load_split(args.data_dir, args.train_split)
+    train_pixels, train_labels = load_split(args.data_dir, args.train_split)
     val_pixels, _ = load_split(args.data_dir, args.val_split)
     judge = judge_from_args(args, train_pixels, val_pixels)
     sources = tuple(s.strip() for s in args.sources.split(","))
@@ -215,9 +218,10 @@ def main(argv: list[str] | None = None) -> None:
     priors, info = fit_artifact_priors(
         artifact.module,
         judge,
-        args.data_dir,
+        train_pixels,
+        train_labels,
+        val_pixels,
         args.train_split,
-        args.val_split,
         tuple(int(k) for k in args.candidates.split(",")),
         args.class_components,
         sources,

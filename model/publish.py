@@ -65,9 +65,10 @@ def publish(
     priors, prior_info = fit_artifact_priors(
         vae,
         judge,
-        config.data_dir,
+        train_pixels,
+        train_labels,
+        val_pixels,
         config.train_split,
-        config.val_split,
         tuple(int(k) for k in config.prior_candidates.split(",")),
         config.class_components,
         tuple(config.prior_sources.split(",")),  # type: ignore[arg-type]
