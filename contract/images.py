@@ -1,7 +1,11 @@
 """Pictures → the model's input: one pipeline for the service's uploads and for training folders.
 
-    any Pillow image ─ to_grey ─ invert? ─┬─ preprocess=none:  fit into H×W, black padding
+    grey model (C = 1):
+    any Pillow image ─ to_grey ─ invert? ─┬─ preprocess=fit (none): fit into H×W, black padding
                                           └─ preprocess=mnist: mnist_style (below)
+    colour model (C = 3):
+    any Pillow image ─ to_rgb (alpha over the model's background) ─ fit into H×W, background
+                                                                    padding (preprocess=fit)
 
 MNIST digits are white ink on exact black, size-normalised into a 20×20 box and centred by
 their centre of mass in 28×28 (LeCun et al.). A photo of handwriting is none of that: dark ink,
@@ -27,10 +31,49 @@ class Invert(StrEnum):
 
 
 class Preprocess(StrEnum):
-    """`mnist`: clean, crop, fit into the digit box and centre by mass; `none`: fit only."""
+    """`mnist`: clean, crop, fit into the digit box and centre by mass (grey models only);
+    `fit`: resize keeping the aspect ratio and pad; `none`: the same as `fit` (its old name)."""
 
     mnist = "mnist"
+    fit = "fit"
     none = "none"
+
+
+# White, as a page: what transparent pixels become unless an artifact says otherwise.
+DEFAULT_BACKGROUND = (255, 255, 255)
+
+
+def preprocess_choices(channels: int) -> tuple[Preprocess, ...]:
+    """What a model with `channels` channels takes: `mnist` is for grey ink-on-paper models."""
+    return tuple(Preprocess) if channels == 1 else (Preprocess.fit, Preprocess.none)
+
+
+def parse_colour(text: str) -> tuple[int, int, int]:
+    """'#rrggbb', 'rrggbb' or 'r,g,b' → (r, g, b); raises ValueError naming the forms."""
+    value = text.strip().removeprefix("#")
+    try:
+        if "," in value:
+            parts = tuple(int(part) for part in value.split(","))
+        elif len(value) == 6:
+            parts = tuple(int(value[i : i + 2], 16) for i in (0, 2, 4))
+        else:
+            parts = ()
+    except ValueError:
+        parts = ()
+    if len(parts) != 3 or not all(0 <= part <= 255 for part in parts):
+        raise ValueError(f"colour {text!r}: give #rrggbb or r,g,b with values 0-255")
+    return parts[0], parts[1], parts[2]
+
+
+def has_colour(image: Image.Image) -> bool:
+    """Whether a picture's mode (and palette) can hold colour, from its header alone."""
+    if image.mode in ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F"):
+        return False
+    if image.mode in ("P", "PA"):
+        palette = image.getpalette() or []
+        triples = zip(palette[0::3], palette[1::3], palette[2::3], strict=False)
+        return any(not (r == g == b) for r, g, b in triples)
+    return True
 
 
 # MNIST's geometry: the digit's longer side is 20 px, centred by mass in a 28×28 field.
@@ -60,6 +103,19 @@ def to_grey(image: Image.Image) -> np.ndarray:
     return np.asarray(image.convert("L"), dtype=np.uint8)
 
 
+def to_rgb(image: Image.Image, background: tuple[int, int, int]) -> np.ndarray:
+    """Any mode → uint8 [H,W,3]; transparency is composited over `background`, grey is copied
+    into the three channels."""
+    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        grey = to_grey(image)
+        return np.repeat(grey[:, :, None], 3, axis=2)
+    if image.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in image.info:
+        rgba = image.convert("RGBA")
+        canvas = Image.new("RGBA", rgba.size, (*background, 255))
+        image = Image.alpha_composite(canvas, rgba)
+    return np.asarray(image.convert("RGB"), dtype=np.uint8)
+
+
 def should_invert(grey: np.ndarray, invert: Invert) -> bool:
     """`auto`: a light border means dark ink on paper, the opposite of MNIST's convention."""
     if invert != Invert.auto:
@@ -68,8 +124,10 @@ def should_invert(grey: np.ndarray, invert: Invert) -> bool:
     return float(border.mean()) > 127.5
 
 
-def fit(picture: Image.Image, width: int, height: int) -> Image.Image:
-    """Resize to fit width×height keeping the aspect ratio, centred on black. Each side keeps
+def fit(
+    picture: Image.Image, width: int, height: int, fill: int | tuple[int, int, int] = 0
+) -> Image.Image:
+    """Resize to fit width×height keeping the aspect ratio, centred on `fill`. Each side keeps
     at least one pixel, so a 200×2 or 1×10000 image becomes a thin line, not an error
     (ImageOps.pad rounds the short side to 0 px there)."""
     ratio = min(width / picture.width, height / picture.height)
@@ -78,7 +136,7 @@ def fit(picture: Image.Image, width: int, height: int) -> Image.Image:
         max(1, min(height, round(picture.height * ratio))),
     )
     resized = picture.resize(size, Image.Resampling.LANCZOS)
-    canvas = Image.new(picture.mode, (width, height), 0)
+    canvas = Image.new(picture.mode, (width, height), fill)
     canvas.paste(resized, ((width - size[0]) // 2, (height - size[1]) // 2))
     return canvas
 
@@ -147,23 +205,40 @@ def mnist_style(ink: np.ndarray, height: int = 28, width: int = 28) -> np.ndarra
     return _centre_by_mass(patch, height, width)
 
 
+def colour_to_pixels(
+    image: Image.Image, height: int, width: int, background: tuple[int, int, int]
+) -> torch.Tensor:
+    """A picture → [3,H,W] in [0, 1]: alpha over the background, fitted, padded with it."""
+    picture = Image.fromarray(to_rgb(image, background))  # RGB
+    if picture.size != (width, height):
+        picture = fit(picture, width, height, background)
+    unit = np.asarray(picture, dtype=np.float32) / 255.0  # [H,W,3]
+    return torch.from_numpy(np.ascontiguousarray(unit.transpose(2, 0, 1)))
+
+
 def image_to_pixels(
     image: Image.Image,
     shape: tuple[int, int, int],
     invert: Invert = Invert.auto,
     preprocess: Preprocess | None = None,
+    background: tuple[int, int, int] = DEFAULT_BACKGROUND,
 ) -> torch.Tensor:
     """One decoded picture → the model's input [C,H,W] in [0, 1].
 
-    `preprocess=None` chooses: `mnist` for pictures of another size than H×W, `none` for
-    pictures already the model's size (they are taken as they are, MNIST-like already).
+    Grey models: `preprocess=None` chooses `mnist` for pictures of another size than H×W, `fit`
+    for pictures already the model's size (taken as they are, MNIST-like already). Colour
+    models always fit (`preprocess_choices`); `invert` is for grey ink only and is ignored.
     """
     channels, height, width = shape
+    if channels == 3:
+        if preprocess == Preprocess.mnist:
+            raise ValueError("preprocess=mnist is for grey models")
+        return colour_to_pixels(image, height, width, background)
     grey = to_grey(image)  # uint8 [h,w]
     if should_invert(grey, invert):
         grey = 255 - grey
     if preprocess is None:
-        preprocess = Preprocess.none if grey.shape == (height, width) else Preprocess.mnist
+        preprocess = Preprocess.fit if grey.shape == (height, width) else Preprocess.mnist
     if preprocess == Preprocess.mnist:
         unit = mnist_style(grey, height, width)  # float32 [H,W]
     else:

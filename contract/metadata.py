@@ -15,6 +15,26 @@ class DatasetInfo(BaseModel):
     name: str
     split: str
     size: Annotated[int, Field(ge=0)]
+    # Format 3: each class's name and its number of training pictures.
+    labels: dict[str, Annotated[int, Field(ge=0)]] | None = None
+
+
+class ScoreReference(BaseModel):
+    """Format 3: the 0th…100th percentiles of the val pictures' NLLs, for /score percentiles."""
+
+    k: PositiveInt = Field(description="importance samples behind the NLLs")
+    split: str
+    quantiles: list[float] = Field(min_length=101, max_length=101, description="nats")
+
+    @model_validator(mode="after")
+    def non_decreasing(self) -> ScoreReference:
+        if any(b < a for a, b in zip(self.quantiles, self.quantiles[1:], strict=False)):
+            raise ValueError("score_reference.quantiles must be non-decreasing")
+        return self
+
+
+Level = Annotated[int, Field(ge=0, le=255)]
+WHITE: tuple[int, int, int] = (255, 255, 255)
 
 
 class ClassStats(BaseModel):
@@ -55,6 +75,13 @@ class ArtifactMetadata(BaseModel):
     class_latents: dict[str, ClassStats] | None = None
     # Format 2: what priors.pt holds, by prior name ("fitted", "class").
     priors: dict[str, PriorInfo] = Field(default_factory=dict)
+    # Format 3: what transparent pixels of an upload are composited over (colour models).
+    background: tuple[Level, Level, Level] = WHITE
+    # Format 3: attribution the data's licences require, shown by /models and the README.
+    credits: list[str] = Field(default_factory=list)
+    # Format 3, Gaussian likelihood: pixel, image, shared or edge-floor (docs/artifact.md).
+    decoder_variance: str | None = None
+    score_reference: ScoreReference | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -75,6 +102,12 @@ class ArtifactMetadata(BaseModel):
                 raise ValueError(f"class_latents[{label!r}] must hold mean and var of length D")
         if self.priors and self.format_version < 2:
             raise ValueError("fitted priors need format_version 2")
+        if self.image_shape[0] not in (1, 3):
+            raise ValueError(f"image_shape has {self.image_shape[0]} channels; 1 or 3 are served")
+        if self.image_shape[0] == 3 and self.format_version < 3:
+            raise ValueError("colour models (C = 3) need format_version 3")
+        if self.likelihood == "bernoulli" and self.image_shape[0] != 1:
+            raise ValueError("the bernoulli likelihood is for grey models (C = 1)")
         unknown = sorted(set(self.priors) - {"fitted", "class"})
         if unknown:
             raise ValueError(f"unknown prior(s) {unknown}; known: fitted, class")

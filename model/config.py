@@ -7,6 +7,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Likelihood = Literal["bernoulli", "gaussian"]
+# How the Gaussian decoder's variance is modelled (docs/artifact.md, "Decoder variance"):
+# - pixel: σ²(z) per pixel and channel (can collapse on pixels blank in all training pictures);
+# - image: one σ'(z)² per image, the design notes' N(μ'(z), σ'(z)² I) read literally;
+# - shared: one learned σ² for every pixel of every image (σ-VAE, Rybkin et al. 2021);
+# - edge-floor: per pixel, with a floor of w · (local contrast of the mean)² near edges.
+DecoderVariance = Literal["pixel", "image", "shared", "edge-floor"]
+DECODER_VARIANCES: tuple[str, ...] = ("pixel", "image", "shared", "edge-floor")
 
 # How raw 8-bit pixels become training data for each likelihood (docs/artifact.md).
 INPUT_TRANSFORMS: dict[str, str] = {"bernoulli": "binarize", "gaussian": "dequantize"}
@@ -26,9 +33,18 @@ class ModelConfig:
     )
     image_shape: tuple[int, int, int] = (1, 28, 28)
     latent_dim: int = option(32, "size D of the latent code", "D")
-    channels: int = option(32, "width of the first conv stage; the second doubles it", "N")
+    channels: int = option(32, "width of the first conv stage; each further stage doubles it", "N")
+    max_width: int = option(256, "widest conv stage", "N")
+    res_blocks: int = option(0, "residual 3×3 blocks after each conv stage", "N")
     hidden: int = option(512, "width of the layer between the conv stack and the latent", "N")
     dropout: float = option(0.0, "dropout on the decoder's hidden layer", "P")
+    decoder_variance: DecoderVariance = option(
+        "pixel", "gaussian: variance per pixel, per image, shared, or per pixel with an edge floor"
+    )
+    edge_floor_weight: float = option(
+        1 / 64, "edge-floor: σ² ≥ W · (range of the mean within the radius)²", "W"
+    )
+    edge_floor_radius: int = option(2, "edge-floor: radius in pixels of that range", "R")
 
     @property
     def input_transform(self) -> str:
@@ -47,9 +63,23 @@ class TrainConfig:
         "labels); see README 'Train on your own images'",
         "DIR",
     )
+    image_size: str = option(
+        "", "pictures are fitted to this size, N or HxW; default: the folder's own size", "SIZE"
+    )
+    image_channels: int = option(
+        0, "1 (grey) or 3 (colour); default: 3 when any picture has colour", "C"
+    )
+    background: str = option(
+        "#ffffff", "colour that transparent pixels are composited over (colour pictures)", "RGB"
+    )
+    credits: str = option(
+        "",
+        "attribution the data's licences require, stored in the metadata; ';' between several",
+        "TEXT",
+    )
     train_split: str = option("train-5k", "split to train on (file prefix)", "SPLIT")
     val_split: str = option("val-5k", "split for early stopping and figures", "SPLIT")
-    limit: int | None = option(None, "train on the first N digits only (smoke runs)", "N")
+    limit: int | None = option(None, "train on the first N pictures only (smoke runs)", "N")
     epochs: int = option(200, "epochs of the cosine schedule", "N")
     batch_size: int = option(64, "images per step", "N")
     lr: float = option(1e-3, "AdamW learning rate", "RATE")
@@ -57,6 +87,7 @@ class TrainConfig:
     # Linear KL annealing from 0.1 to 1 avoids early posterior collapse.
     kl_warmup_epochs: int = option(10, "epochs of KL annealing from 0.1 to 1", "N")
     augment_shift: int = option(1, "random shift of up to N pixels; 0 disables it", "N")
+    augment_flip: float = option(0.0, "probability of a horizontal flip per picture", "P")
     # Gaussian only: start with a variance floor of 0.01 and anneal it (in log space) to the
     # principled floor over this many epochs, so the latent learns the digit's shape before the
     # decoder learns grey-level precision. 0: the principled floor from the start.

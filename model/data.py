@@ -10,14 +10,16 @@ The pixel transforms (binarize, dequantize) are part of the artifact contract: c
 from __future__ import annotations
 
 import gzip
+import hashlib
 import struct
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from PIL import Image, UnidentifiedImageError
-from tqdm import tqdm
 
-from contract.images import image_to_pixels
+from contract.images import DEFAULT_BACKGROUND, has_colour, image_to_pixels
+from model.progress import progress
 
 # Labels of images that are not in a class sub-folder.
 NO_LABEL = -1
@@ -59,6 +61,10 @@ def _image_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
 
 
+def _class_folders(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.is_dir())
+
+
 def _class_labels(names: list[str]) -> dict[str, int]:
     """Sub-folder name → label: the number itself when every name is one (`0` … `9`, as for
     digits and /sample?digit=), else the name's place in sorted order."""
@@ -67,12 +73,9 @@ def _class_labels(names: list[str]) -> dict[str, int]:
     return {name: index for index, name in enumerate(sorted(names))}
 
 
-def load_image_folder(
-    folder: Path, shape: tuple[int, int, int] = (1, 28, 28)
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Every image under `folder` as uint8 [N,C,H,W], with labels [N] from class sub-folders
-    (NO_LABEL for images directly in `folder`)."""
-    classes = _class_labels(sorted(p.name for p in folder.iterdir() if p.is_dir()))
+def _folder_files(folder: Path) -> list[tuple[Path, int]]:
+    """(path, label) of every image under `folder`, loose ones with NO_LABEL."""
+    classes = _class_labels(_class_folders(folder))
     files = [(path, NO_LABEL) for path in _image_files(folder)]
     for name, label in classes.items():
         files += [(path, label) for path in _image_files(folder / name)]
@@ -81,11 +84,22 @@ def load_image_folder(
             f"{folder}: no images ({', '.join(sorted(IMAGE_SUFFIXES))}) in it or in its "
             "class sub-folders"
         )
+    return files
+
+
+def load_image_folder(
+    folder: Path,
+    shape: tuple[int, int, int] = (1, 28, 28),
+    background: tuple[int, int, int] = DEFAULT_BACKGROUND,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Every image under `folder` as uint8 [N,C,H,W], with labels [N] from class sub-folders
+    (NO_LABEL for images directly in `folder`)."""
+    files = _folder_files(folder)
     pictures, labels = [], []
-    for path, label in tqdm(files, desc=f"reading {folder.name}", leave=False):
+    for path, label in progress(files, f"reading {folder.name}"):
         try:
             with Image.open(path) as image:
-                unit = image_to_pixels(image, shape)  # [C,H,W] in [0, 1]
+                unit = image_to_pixels(image, shape, background=background)  # [C,H,W] in [0,1]
         except (UnidentifiedImageError, OSError) as error:
             raise ValueError(f"{path}: not an image Pillow can read ({error})") from None
         pictures.append((unit * 255).round().to(torch.uint8))
@@ -93,8 +107,69 @@ def load_image_folder(
     return torch.stack(pictures), torch.tensor(labels, dtype=torch.long)
 
 
+def class_names(data_dir: str | Path, split: str) -> dict[int, str]:
+    """Label → class name of a split: digits for IDX files, else the sub-folders' names."""
+    folder = Path(data_dir) / split
+    if not folder.is_dir():
+        return {digit: str(digit) for digit in range(10)}
+    return {label: name for name, label in _class_labels(_class_folders(folder)).items()}
+
+
+def survey_shape(
+    data_dir: str | Path, split: str, size: str = "", channels: int = 0
+) -> tuple[int, int, int]:
+    """The image shape a run trains on: the flags where given, else the data's own.
+
+    IDX files give their stored size and one channel. A folder gives its pictures' common size
+    (an error names the sizes when they differ and no size is given) and 3 channels when any
+    picture can hold colour. Read from the files' headers only: no picture is decoded.
+    """
+    folder = Path(data_dir) / split
+    if not folder.is_dir():
+        images, _ = load_split(data_dir, split)
+        found: set[tuple[int, int]] = {(images.shape[2], images.shape[3])}
+        colour = False
+    else:
+        found, colour = set(), False
+        for path, _ in _folder_files(folder):
+            try:
+                with Image.open(path) as image:
+                    found.add((image.height, image.width))
+                    colour = colour or has_colour(image)
+            except (UnidentifiedImageError, OSError) as error:
+                raise ValueError(f"{path}: not an image Pillow can read ({error})") from None
+    if size:
+        height, width = parse_size(size)
+    elif len(found) == 1:
+        height, width = next(iter(found))
+    else:
+        shown = ", ".join(f"{w}x{h}" for h, w in sorted(found)[:5])
+        raise ValueError(
+            f"{folder}: pictures of {len(found)} sizes ({shown}, ...); choose one with "
+            "--image-size N or HxW, and each picture is fitted to it"
+        )
+    return channels or (3 if colour else 1), height, width
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """'64' or '48x64' (height x width) → (height, width)."""
+    parts = text.lower().replace("×", "x").split("x")
+    try:
+        sides = [int(part) for part in parts]
+    except ValueError:
+        sides = []
+    if len(sides) == 1:
+        sides = sides * 2
+    if len(sides) != 2 or min(sides) <= 0:
+        raise ValueError(f"--image-size {text!r}: give N or HxW, such as 64 or 48x64")
+    return sides[0], sides[1]
+
+
 def load_split(
-    data_dir: str | Path, split: str, shape: tuple[int, int, int] = (1, 28, 28)
+    data_dir: str | Path,
+    split: str,
+    shape: tuple[int, int, int] = (1, 28, 28),
+    background: tuple[int, int, int] = DEFAULT_BACKGROUND,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Images as uint8 [N,C,H,W] and labels as int64 [N] (NO_LABEL where there is none) for
     one split: IDX files in `data_dir`, or the image folder `data_dir/split`."""
@@ -107,7 +182,7 @@ def load_split(
     images_file = _find_idx(folder, split, "images")
     if images_file is None:
         if (folder / split).is_dir():
-            return load_image_folder(folder / split, shape)
+            return load_image_folder(folder / split, shape, background)
         raise FileNotFoundError(
             f"{folder.resolve()}: no split {split!r}: neither IDX files {split}-images-idx3-ubyte"
             f"[.gz] nor a folder of images {split}/"
@@ -122,12 +197,58 @@ def load_split(
     return images.unsqueeze(1), labels  # [N,1,H,W], [N]
 
 
-def random_shift(pixels: torch.Tensor, max_shift: int, generator: torch.Generator) -> torch.Tensor:
-    """Translate each image by up to ±max_shift pixels (zero fill): cheap augmentation."""
+@dataclass(frozen=True)
+class LabelledSplit:
+    """A split's pixels uint8 [N,C,H,W], labels [N] and the names of the label values."""
+
+    pixels: torch.Tensor
+    labels: torch.Tensor
+    names: dict[int, str]
+
+    @property
+    def labelled(self) -> bool:
+        """Every picture labelled, and at least two classes: a classifier can learn it."""
+        return (
+            bool(self.labels.numel())
+            and int(self.labels.min()) != NO_LABEL
+            and len(self.labels.unique()) >= 2
+        )
+
+    def fingerprint(self) -> str:
+        """sha256 of shape, pixels and labels: the classifier cache's key for this data."""
+        digest = hashlib.sha256(str(tuple(self.pixels.shape)).encode())
+        digest.update(self.pixels.contiguous().numpy().tobytes())
+        digest.update(self.labels.numpy().tobytes())
+        return digest.hexdigest()[:16]
+
+
+def read_labelled(
+    data_dir: str | Path,
+    split: str,
+    shape: tuple[int, int, int] = (1, 28, 28),
+    background: tuple[int, int, int] = DEFAULT_BACKGROUND,
+) -> LabelledSplit:
+    """load_split with the class names of its labels."""
+    pixels, labels = load_split(data_dir, split, shape, background)
+    return LabelledSplit(pixels, labels, class_names(data_dir, split))
+
+
+def random_shift(
+    pixels: torch.Tensor,
+    max_shift: int,
+    generator: torch.Generator,
+    fill: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Translate each image by up to ±max_shift pixels: cheap augmentation. The uncovered
+    border takes `fill` ([C], the background; black when None)."""
     if max_shift <= 0:
         return pixels
-    n, _, height, width = pixels.shape
+    n, channels, height, width = pixels.shape
     padded = torch.nn.functional.pad(pixels, (max_shift,) * 4)  # [N,C,H+2s,W+2s]
+    if fill is not None and bool(fill.any()):
+        border = torch.ones_like(padded[:1, :1], dtype=torch.bool)  # [1,1,H+2s,W+2s]
+        border[..., max_shift : max_shift + height, max_shift : max_shift + width] = False
+        padded = torch.where(border, fill.to(padded.dtype).view(1, channels, 1, 1), padded)
     offsets = torch.randint(0, 2 * max_shift + 1, (n, 2), generator=generator)
     rows = offsets[:, 0, None] + torch.arange(height)  # [N,H]
     cols = offsets[:, 1, None] + torch.arange(width)  # [N,W]

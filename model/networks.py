@@ -1,24 +1,26 @@
 """The VAE of the design notes (docs/artifact.md): a Gaussian encoder, an N(0, I) prior, a decoder.
 
 Architecture, and why:
-- MNIST digits are small (28×28) and strongly local, so both halves are convolutional: two
-  stride-2 stages (28 → 14 → 7) with a fully connected layer to and from the latent. A conv
-  decoder gives sharper samples than an MLP at the same size, and weight sharing generalises
-  better from only 5,000 training digits, which is the main constraint here.
-- The decoder is kept cheap on purpose: importance-weighted evaluation with k = 1000 decodes
-  5 million latents, and that has to fit on two CPU cores.
+- Images X ∈ R^{C×H×W}. Both halves are convolutional, with as many stride-2 stages as take
+  the picture down to about 4×4 (`stage_plan`): two for MNIST's 28×28 (28 → 14 → 7), four for
+  64×64. A fully connected layer goes to and from the latent. Widths double per stage from
+  `channels`, up to `max_width`. Conv weight sharing generalises better from a few thousand
+  pictures than an MLP, which is the main constraint here.
+- `res_blocks` adds residual 3×3 blocks after each stage: capacity that pays at 64×64, where
+  one stride-2 layer per stage leaves the decoder too little to draw detail with. 0 for MNIST.
+- The decoder is kept cheap on purpose: importance-weighted evaluation with large k decodes
+  millions of latents, and that has to fit on two CPU cores.
 - SiLU activations; no batch norm, so encode/decode of one image does not depend on the
   others in its batch (the service batches requests from different users).
 
 Likelihoods (metadata `likelihood`):
-- `bernoulli`: one logit per pixel, on dynamically binarized pixels.
-- `gaussian`: a per-pixel mean and variance on dequantized pixels x = (p + u) / 256. The
-  log-variance is squashed into [log σ²_min, log σ²_max] with a sigmoid. The floor
-  σ²_min = 1 / (12 · 256²) is the variance of the dequantization noise u / 256 itself: no
-  model can know a pixel more precisely than the noise added to it, and without a floor the
-  learned variance of the always-black background collapses towards 0, sending the density
-  to infinity and the gradients with it. The ceiling σ²_max = 1/4 is the largest variance
-  any distribution on [0, 1] can have.
+- `bernoulli`: one logit per pixel, on dynamically binarized pixels (C = 1 only).
+- `gaussian`: a mean per pixel and channel on dequantized pixels x = (p + u) / 256, and a
+  variance chosen by `decoder_variance` (see `DECODER_VARIANCES` in model.config). Variances
+  are squashed into [σ²_min, σ²_max] with a sigmoid of a log. The floor σ²_min = 1 / (12 · 256²)
+  is the variance of the dequantization noise u / 256 itself: no model can know a pixel more
+  precisely than the noise added to it. The ceiling σ²_max = 1/4 is the largest variance any
+  distribution on [0, 1] can have.
 """
 
 from __future__ import annotations
@@ -33,6 +35,59 @@ from model.config import ModelConfig
 GAUSSIAN_LOGVAR_MIN = math.log(1.0 / (12.0 * 256.0**2))
 GAUSSIAN_LOGVAR_MAX = math.log(0.25)
 _LOG_2PI = math.log(2.0 * math.pi)
+# Supported sides, and the coarsest grid the stages must reach (docs/artifact.md).
+MIN_SIDE, MAX_SIDE, MAX_GRID_SIDE = 8, 256, 8
+
+
+class UnsupportedShape(ValueError):
+    """An image shape the networks cannot be built for; the message says what would work."""
+
+
+def stage_plan(image_shape: tuple[int, int, int]) -> int:
+    """How many stride-2 stages take H×W down to about 4×4; raises UnsupportedShape.
+
+    Halve while both sides are even and the smaller stays ≥ 4: 28 → 7 (2 stages), 32 → 4 (3),
+    64 → 4 (4), 128 → 4 (5). The grid reached must be at most 8 px a side, or the fully
+    connected layer to the latent grows with the picture.
+    """
+    channels, height, width = image_shape
+    if channels not in (1, 3):
+        raise UnsupportedShape(f"{channels} channels: the networks take 1 (grey) or 3 (RGB)")
+    if not (MIN_SIDE <= height <= MAX_SIDE and MIN_SIDE <= width <= MAX_SIDE):
+        raise UnsupportedShape(
+            f"{height}×{width} px: each side must be {MIN_SIDE} to {MAX_SIDE} px"
+        )
+    stages, h, w = 0, height, width
+    while h % 2 == 0 and w % 2 == 0 and min(h, w) // 2 >= 4:
+        h, w, stages = h // 2, w // 2, stages + 1
+    if max(h, w) > MAX_GRID_SIDE or stages == 0:
+        raise UnsupportedShape(
+            f"{height}×{width} px halves down to {h}×{w}, not to {MAX_GRID_SIDE} px or less: "
+            f"use sides that halve to 4–{MAX_GRID_SIDE} px, such as 16, 28, 32, 48, 64, 96, 128"
+        )
+    return stages
+
+
+def stage_widths(config: ModelConfig) -> list[int]:
+    """Conv widths of the stages, finest first: channels, 2·channels, … capped at max_width."""
+    stages = stage_plan(config.image_shape)
+    return [min(config.channels * 2**i, config.max_width) for i in range(stages)]
+
+
+class ResidualBlock(nn.Module):
+    """x + conv3×3(SiLU(conv3×3(SiLU(x)))): detail without changing the resolution."""
+
+    def __init__(self, width: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.SiLU(),
+            nn.Conv2d(width, width, 3, padding=1),
+            nn.SiLU(),
+            nn.Conv2d(width, width, 3, padding=1),
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x + self.body(x)
 
 
 class Encoder(nn.Module):
@@ -41,14 +96,18 @@ class Encoder(nn.Module):
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         channels, height, width = config.image_shape
-        width_1, width_2 = config.channels, 2 * config.channels
+        widths = stage_widths(config)
+        scale = 2 ** len(widths)
+        layers: list[nn.Module] = []
+        previous = channels
+        for stage_width in widths:
+            layers += [nn.Conv2d(previous, stage_width, 4, stride=2, padding=1), nn.SiLU()]
+            layers += [ResidualBlock(stage_width) for _ in range(config.res_blocks)]
+            previous = stage_width  # [N,w,H/2^i,W/2^i]
         self.features = nn.Sequential(
-            nn.Conv2d(channels, width_1, 4, stride=2, padding=1),  # [N,c,H/2,W/2]
-            nn.SiLU(),
-            nn.Conv2d(width_1, width_2, 4, stride=2, padding=1),  # [N,2c,H/4,W/4]
-            nn.SiLU(),
+            *layers,
             nn.Flatten(),
-            nn.Linear(width_2 * (height // 4) * (width // 4), config.hidden),
+            nn.Linear(previous * (height // scale) * (width // scale), config.hidden),
             nn.SiLU(),
         )
         self.head = nn.Linear(config.hidden, 2 * config.latent_dim)
@@ -59,32 +118,55 @@ class Encoder(nn.Module):
 
 
 class Decoder(nn.Module):
-    """z [N,D] → distribution parameters [N, P·C, H, W] (P = 1 for Bernoulli, 2 for Gaussian)."""
+    """z [N,D] → distribution parameters [N, P·C, H, W] (P = 1 for Bernoulli, 2 for Gaussian).
+
+    For a Gaussian the second C channels are the raw (unsquashed) log-variances. With a
+    per-image or shared variance they are one value per image broadcast over C×H×W, so the
+    likelihood reads every variance model the same way.
+    """
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         channels, height, width = config.image_shape
-        width_1, width_2 = config.channels, 2 * config.channels
-        params_per_pixel = 2 if config.likelihood == "gaussian" else 1
-        self.grid = (width_2, height // 4, width // 4)
+        widths = stage_widths(config)
+        scale = 2 ** len(widths)
+        self.image_channels = channels
+        self.variance = config.decoder_variance if config.likelihood == "gaussian" else "none"
+        pixel_variance = self.variance in ("pixel", "edge-floor")
+        params_per_pixel = 2 if pixel_variance else 1
+        self.grid = (widths[-1], height // scale, width // scale)
+        self.hidden = nn.Sequential(
+            nn.Linear(config.latent_dim, config.hidden), nn.SiLU(), nn.Dropout(config.dropout)
+        )
         self.project = nn.Sequential(
-            nn.Linear(config.latent_dim, config.hidden),
-            nn.SiLU(),
-            nn.Dropout(config.dropout),
-            nn.Linear(config.hidden, width_2 * (height // 4) * (width // 4)),
-            nn.SiLU(),
+            nn.Linear(config.hidden, widths[-1] * self.grid[1] * self.grid[2]), nn.SiLU()
         )
-        self.upsample = nn.Sequential(
-            nn.ConvTranspose2d(width_2, width_1, 4, stride=2, padding=1),  # [N,c,H/2,W/2]
-            nn.SiLU(),
-            # Straight to the output: a further full-resolution conv stage costs 5× the
-            # decode time for no visible gain.
-            nn.ConvTranspose2d(width_1, params_per_pixel * channels, 4, stride=2, padding=1),
-        )
+        layers: list[nn.Module] = []
+        for index in range(len(widths) - 1, -1, -1):
+            layers += [ResidualBlock(widths[index]) for _ in range(config.res_blocks)]
+            last = index == 0
+            out = params_per_pixel * channels if last else widths[index - 1]
+            # The last stage goes straight to the output: a further full-resolution conv
+            # stage costs several times the decode time for little visible gain.
+            layers.append(nn.ConvTranspose2d(widths[index], out, 4, stride=2, padding=1))
+            if not last:
+                layers.append(nn.SiLU())  # [N,w,H/2^i,W/2^i]
+        self.upsample = nn.Sequential(*layers)
+        # σ'(z), one per image (the design's isotropic reading), or one learned σ for all.
+        self.image_logvar = nn.Linear(config.hidden, 1) if self.variance == "image" else None
+        self.shared_logvar = nn.Parameter(torch.zeros(1)) if self.variance == "shared" else None
 
     def forward(self, z: Tensor) -> Tensor:
-        hidden = self.project(z)  # [N, 2c·H/4·W/4]
-        return self.upsample(hidden.view(-1, self.grid[0], self.grid[1], self.grid[2]))
+        hidden = self.hidden(z)  # [N,hidden]
+        grid = self.project(hidden).view(-1, self.grid[0], self.grid[1], self.grid[2])
+        params = self.upsample(grid)  # [N,P·C,H,W]
+        if self.image_logvar is not None:
+            raw = self.image_logvar(hidden)[:, :, None, None].expand_as(params)  # [N,C,H,W]
+            return torch.cat([params, raw], dim=1)
+        if self.shared_logvar is not None:
+            raw = self.shared_logvar.view(1, 1, 1, 1).expand_as(params)
+            return torch.cat([params, raw], dim=1)
+        return params
 
 
 class VAE(nn.Module):
@@ -94,6 +176,11 @@ class VAE(nn.Module):
         super().__init__()
         if config.likelihood not in ("bernoulli", "gaussian"):
             raise ValueError(f"unknown likelihood {config.likelihood!r}")
+        if config.likelihood == "bernoulli" and config.image_shape[0] != 1:
+            raise UnsupportedShape(
+                f"the bernoulli likelihood is for grey pictures (C = 1), not C = "
+                f"{config.image_shape[0]}; use --likelihood gaussian for colour"
+            )
         self.likelihood: str = config.likelihood
         self.image_channels: int = config.image_shape[0]
         self.latent_dim: int = config.latent_dim
@@ -101,6 +188,9 @@ class VAE(nn.Module):
         self.logvar_min: float = GAUSSIAN_LOGVAR_MIN
         self.logvar_max: float = GAUSSIAN_LOGVAR_MAX
         self.log_2pi: float = _LOG_2PI
+        self.edge_floor: bool = config.decoder_variance == "edge-floor"
+        self.edge_weight: float = config.edge_floor_weight
+        self.edge_radius: int = config.edge_floor_radius
         self.encoder = Encoder(config)
         self.decoder = Decoder(config)
 
@@ -117,7 +207,7 @@ class VAE(nn.Module):
 
     @torch.jit.export
     def log_likelihood(self, x: Tensor, z: Tensor) -> Tensor:
-        """log p(x|z) in nats, summed over pixels: [N]."""
+        """log p(x|z) in nats, summed over pixels and channels: [N]."""
         params = self.decoder(z)  # [N,P·C,H,W]
         logits = params[:, : self.image_channels]
         if self.likelihood == "bernoulli":
@@ -126,6 +216,8 @@ class VAE(nn.Module):
         else:
             mean = torch.sigmoid(logits)
             logvar = self.gaussian_logvar(params[:, self.image_channels :])
+            if self.edge_floor:
+                logvar = self.with_edge_floor(logvar, mean)
             per_pixel = -0.5 * (self.log_2pi + logvar + (x - mean).pow(2) * torch.exp(-logvar))
         return per_pixel.flatten(1).sum(1)
 
@@ -137,3 +229,17 @@ class VAE(nn.Module):
     def gaussian_logvar(self, raw: Tensor) -> Tensor:
         """Squash unconstrained decoder outputs into [logvar_min, logvar_max]."""
         return self.logvar_min + (self.logvar_max - self.logvar_min) * torch.sigmoid(raw)
+
+    def with_edge_floor(self, logvar: Tensor, mean: Tensor) -> Tensor:
+        """σ² + w · r², r the range of the mean within `edge_radius` px: [N,C,H,W].
+
+        A pixel near an edge of the decoded picture may hold either side's value once the
+        picture moves by a pixel or two, so its σ may not fall below √w of the local contrast.
+        Flat regions (the background) keep the principled floor, so held-out likelihood stays
+        cheap, and a shifted picture costs at most about 1 / (2w) nats per changed pixel.
+        """
+        size = 2 * self.edge_radius + 1
+        local_max = nn.functional.max_pool2d(mean, size, stride=1, padding=self.edge_radius)
+        local_min = -nn.functional.max_pool2d(-mean, size, stride=1, padding=self.edge_radius)
+        floor = self.edge_weight * (local_max - local_min).pow(2)  # [N,C,H,W]
+        return torch.log(torch.exp(logvar) + floor)

@@ -1,6 +1,6 @@
 """How well do photos of handwriting encode, with and without MNIST-style preprocessing?
 
-    vae-photo-check --weights weights/mnist-bernoulli.pt --data-dir DIR --classifier FILE
+    vae-photo-check --weights weights/mnist-bernoulli.pt --data-dir DIR --classifier-dir DIR
 
 Each of the first N val digits is turned into a synthetic photo (model.photos) and read the way
 the service reads uploads (contract.images), with `preprocess=none` (resize only: the service
@@ -14,18 +14,20 @@ from __future__ import annotations
 import argparse
 import io
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 from PIL import Image
 from torch import Tensor
-from tqdm import tqdm
 
 from contract.artifact import load_artifact
 from contract.bounds import score_images
 from contract.images import Preprocess, image_to_pixels
-from model.classifier import DigitClassifier, load_or_train_classifier
-from model.data import load_split
+from model.classifier import CategoryClassifier
+from model.data import load_split, read_labelled
+from model.judging import DEFAULT_CLASSIFIER_DIR, classifier_for
 from model.photos import photo_of
+from model.progress import progress
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,7 @@ def judge(
     labels: Tensor,
     artifact_module: torch.jit.ScriptModule,
     transform: str,
-    classifier: DigitClassifier,
+    classifier: CategoryClassifier,
     k: int,
 ) -> Reading:
     """NLL (IWAE, k samples, seed 0) and classifier agreement for one batch x [N,1,28,28]."""
@@ -74,19 +76,24 @@ def judge(
 
 
 def check(
-    weights: str, data_dir: str, classifier_path: str, count: int, k: int, split: str
+    weights: str,
+    data_dir: str,
+    classifier_dir: Path,
+    count: int,
+    k: int,
+    split: str,
+    train_split: str = "train-5k",
 ) -> list[Reading]:
     artifact = load_artifact(weights)
     transform = artifact.metadata.input_transform
-    classifier = load_or_train_classifier(classifier_path, data_dir)
+    classifier = classifier_for(read_labelled(data_dir, train_split), classifier_dir)
+    if classifier is None:
+        raise ValueError(f"{data_dir}/{train_split} has no digit labels to train a classifier on")
     pixels, labels = load_split(data_dir, split)
     # Every class equally: the split may be sorted by label.
     order = torch.randperm(len(pixels), generator=torch.Generator().manual_seed(0))[:count]
     pixels, labels = pixels[order], labels[order]
-    photos = [
-        photo_of(pixels[i, 0].numpy(), seed=i)
-        for i in tqdm(range(count), desc="photos", leave=False)
-    ]
+    photos = [photo_of(pixels[i, 0].numpy(), seed=i) for i in progress(range(count), "photos")]
     clean = pixels.float() / 255.0
     module = artifact.module
     return [
@@ -117,10 +124,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--weights", required=True, metavar="FILE", help="artifact to score with")
     parser.add_argument("--data-dir", required=True, metavar="DIR", help="IDX folder (val split)")
     parser.add_argument(
-        "--classifier",
-        default="runs/classifier.pt",
-        metavar="FILE",
-        help="cached digit classifier; trained on train-5k first if missing (default: %(default)s)",
+        "--classifier-dir",
+        type=Path,
+        default=DEFAULT_CLASSIFIER_DIR,
+        metavar="DIR",
+        help="cache of category classifiers; the digits' is trained on train-5k first if "
+        "missing (default: %(default)s)",
     )
     parser.add_argument("--split", default="val-5k", metavar="SPLIT", help="(default: %(default)s)")
     parser.add_argument(
@@ -128,7 +137,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--k", type=int, default=100, metavar="K", help="(default: %(default)s)")
     args = parser.parse_args(argv)
-    readings = check(args.weights, args.data_dir, args.classifier, args.count, args.k, args.split)
+    readings = check(
+        args.weights, args.data_dir, args.classifier_dir, args.count, args.k, args.split
+    )
     print(f"{'input':<26} {'median NLL':>11} {'class. input':>13} {'class. recon':>13}")  # noqa: T201
     for reading in readings:
         print(  # noqa: T201

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from model.classifier import DigitClassifier
+from model.classifier import CategoryClassifier
 
 
 def frechet_distance(features_a: Tensor, features_b: Tensor) -> float:
@@ -31,7 +31,7 @@ def mnist_score(probabilities: Tensor) -> float:
 
 
 @torch.no_grad()
-def classify(classifier: DigitClassifier, images: Tensor) -> tuple[Tensor, Tensor]:
+def classify(classifier: CategoryClassifier, images: Tensor) -> tuple[Tensor, Tensor]:
     """(features [N,128], class probabilities [N,10]) for images in [0, 1]."""
     features = torch.cat(
         [classifier.features(images[i : i + 1000]) for i in range(0, len(images), 1000)]

@@ -15,6 +15,7 @@ from torch import Tensor, nn
 
 from model.config import TrainConfig
 from model.networks import VAE
+from model.run_state import RunState
 
 
 class GradientClipper:
@@ -46,14 +47,13 @@ class GradientClipper:
         return norm
 
 
-def is_spike(config: TrainConfig, val: float, state: dict[str, Any]) -> bool:
+def is_spike(config: TrainConfig, val: float, state: RunState) -> bool:
     """The val negative ELBO rose more than `spike_nats` above the best: training diverged."""
-    rollbacks = len(state.get("rollbacks", []))
     return (
         config.spike_nats > 0
-        and state["epoch"] > config.kl_warmup_epochs
-        and rollbacks < config.max_rollbacks
-        and val > state["best_val"] + config.spike_nats
+        and state.epoch > config.kl_warmup_epochs
+        and len(state.rollbacks) < config.max_rollbacks
+        and val > state.best_val + config.spike_nats
     )
 
 

@@ -1,4 +1,4 @@
-"""The training loop: maximise the ELBO on an IDX folder; flags in model/train_args.py.
+"""The training loop: maximise the ELBO on IDX files or image folders; flags in model/train_args.py.
 
 vae-train --likelihood gaussian --data-dir DIR --export weights/mnist-gaussian.pt
 torchrun --nproc_per_node 2 -m model.train ...      # DistributedDataParallel
@@ -7,26 +7,28 @@ torchrun --nproc_per_node 2 -m model.train ...      # DistributedDataParallel
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 import shlex
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import torch
 from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
-from tqdm import tqdm
 
 from contract.bounds import kl_to_standard_normal, reparameterize
+from contract.images import parse_colour
 from contract.transforms import apply_transform, encoder_input
 from model import distributed
 from model.config import TrainConfig
-from model.data import load_split, random_shift
+from model.data import load_split, random_shift, survey_shape
 from model.distributed import Runtime
-from model.networks import GAUSSIAN_LOGVAR_MIN, VAE
+from model.networks import GAUSSIAN_LOGVAR_MIN, VAE, stage_plan
+from model.progress import progress
 from model.robustness import GradientClipper, is_spike, roll_back
+from model.run_state import Rollback, RunState
 from model.train_args import parse_args
 
 
@@ -86,14 +88,31 @@ def kl_weight(config: TrainConfig, epoch: int) -> float:
     return min(1.0, 0.1 + 0.9 * epoch / config.kl_warmup_epochs)
 
 
+def with_data_shape(config: TrainConfig) -> TrainConfig:
+    """The config with its image shape taken from the flags or the data, checked before any
+    training: an unsupported shape or likelihood is one error (ValueError) naming the fix."""
+    shape = survey_shape(
+        config.data_dir, config.train_split, config.image_size, config.image_channels
+    )
+    parse_colour(config.background)
+    stage_plan(shape)
+    if config.model.likelihood == "bernoulli" and shape[0] != 1:
+        raise ValueError(
+            f"the bernoulli likelihood is for grey pictures (C = 1); the data is {shape[0]}×"
+            f"{shape[1]}×{shape[2]}: use --likelihood gaussian, or --image-channels 1"
+        )
+    return dataclasses.replace(config, model=dataclasses.replace(config.model, image_shape=shape))
+
+
 def train(
     config: TrainConfig, runtime: Runtime, resume: Path | None = None
-) -> tuple[VAE, dict[str, Any]]:
+) -> tuple[VAE, RunState]:
     """Run the training loop; returns the best model (by val ELBO) and a summary of the run."""
     torch.manual_seed(config.seed)
     out_dir = Path(config.out_dir)
-    train_pixels, _ = load_split(config.data_dir, config.train_split, config.model.image_shape)
-    val_pixels, _ = load_split(config.data_dir, config.val_split, config.model.image_shape)
+    shape, background = config.model.image_shape, parse_colour(config.background)
+    train_pixels, _ = load_split(config.data_dir, config.train_split, shape, background)
+    val_pixels, _ = load_split(config.data_dir, config.val_split, shape, background)
     order = torch.randperm(len(train_pixels), generator=torch.Generator().manual_seed(config.seed))
     train_pixels = train_pixels[order[: config.limit]]  # shuffled: the files are sorted by label
 
@@ -105,7 +124,7 @@ def train(
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(
         optimizer, T_max=config.epochs, eta_min=config.lr / 20
     )
-    state: dict[str, Any] = {"epoch": 0, "best_val": math.inf, "best_epoch": -1, "seconds": 0.0}
+    state = RunState()
     best_weights = {k: v.detach().clone() for k, v in vae.state_dict().items()}
     best_optimizer = copy.deepcopy(optimizer.state_dict())
     if resume is not None:
@@ -113,35 +132,41 @@ def train(
         vae.load_state_dict(checkpoint["model"])
         optimizer.load_state_dict(checkpoint["optimizer"])
         schedule.load_state_dict(checkpoint["schedule"])
-        best_weights, state = checkpoint["best_model"], checkpoint["state"]
+        best_weights, state = checkpoint["best_model"], RunState.from_dict(checkpoint["state"])
         best_optimizer = checkpoint.get("best_optimizer", optimizer.state_dict())
 
     transform = config.model.input_transform
+    fill = torch.tensor(background if shape[0] == 3 else (0,), dtype=torch.uint8)
+
+    def augment(pixels: Tensor, generator: torch.Generator) -> Tensor:
+        """Shift (the gap filled with the background) and flip, as the flags say: [B,C,H,W]."""
+        pixels = random_shift(pixels, config.augment_shift, generator, fill)
+        if config.augment_flip > 0:
+            flip = torch.rand(len(pixels), generator=generator) < config.augment_flip
+            pixels = torch.where(flip[:, None, None, None], pixels.flip(3), pixels)
+        return pixels
+
     clipper = GradientClipper(config.grad_clip)
     generator = torch.Generator().manual_seed(config.seed * 1000 + runtime.rank)
-    started = time.monotonic() - state["seconds"]
+    started = time.monotonic() - state.seconds
     per_rank = len(train_pixels) // runtime.world_size  # equal shares keep DDP ranks in step
-    first_epoch = config.epochs if state.get("finished") else state["epoch"]
-    progress = tqdm(
+    first_epoch = config.epochs if state.finished else state.epoch
+    epochs = progress(
         range(first_epoch, config.epochs),
-        initial=state["epoch"],
+        config.name,
+        initial=state.epoch,
         total=config.epochs,
-        desc=config.name,
+        each_step=True,
         disable=not runtime.is_main,
-        dynamic_ncols=True,
     )
-    for epoch in progress:
+    for epoch in epochs:
         generator.manual_seed(config.seed * 1000 + runtime.rank + 7919 * epoch)
         shuffled = torch.randperm(len(train_pixels), generator=torch.Generator().manual_seed(epoch))
         mine = shuffled[runtime.rank * per_rank : (runtime.rank + 1) * per_rank]
         beta, sums, max_norm = kl_weight(config, epoch), torch.zeros(3), 0.0
         vae.logvar_min = variance_floor(config, epoch)
         for start in range(0, per_rank, config.batch_size):
-            pixels = random_shift(
-                train_pixels[mine[start : start + config.batch_size]],
-                config.augment_shift,
-                generator,
-            )
+            pixels = augment(train_pixels[mine[start : start + config.batch_size]], generator)
             # A fresh binarization/dequantization on every pass over the data.
             x = apply_transform(pixels, transform, generator).to(runtime.device)
             noise = torch.randn((len(x), config.model.latent_dim), generator=generator)
@@ -151,39 +176,37 @@ def train(
             loss.backward()
             norm = clipper.step(vae, optimizer)
             if not math.isfinite(norm):
-                state["skipped_steps"] = state.get("skipped_steps", 0) + 1
+                state.skipped_steps += 1
             sums += torch.tensor([loss.item() * len(x), kl.detach().sum().item(), len(x)])
             max_norm = max(max_norm, norm) if math.isfinite(norm) else max_norm
         schedule.step()
         val = validation_elbo(vae, val_pixels, runtime, seed=config.seed + 1)
-        state["epoch"], state["seconds"] = epoch + 1, time.monotonic() - started
-        if val < state["best_val"]:
-            state["best_val"], state["best_epoch"] = val, epoch
+        state.epoch, state.seconds = epoch + 1, time.monotonic() - started
+        if val < state.best_val:
+            state.best_val, state.best_epoch = val, epoch
             best_weights = {k: v.detach().clone() for k, v in vae.state_dict().items()}
             best_optimizer = copy.deepcopy(optimizer.state_dict())
         elif is_spike(config, val, state):
             # Every rank sees the same val figure, so all roll back together.
             roll_back(vae, optimizer, schedule, best_weights, best_optimizer)
-            state.setdefault("rollbacks", []).append(
-                {"epoch": epoch, "val_neg_elbo": val, "back_to": state["best_epoch"]}
+            state.rollbacks.append(Rollback(epoch, val, state.best_epoch))
+            epochs.write(
+                f"epoch {epoch}: val ELBO {-val:.1f} fell from {-state.best_val:.1f}; "
+                f"rolled back to epoch {state.best_epoch} and halved the learning rate"
             )
-            progress.write(
-                f"epoch {epoch}: val ELBO {-val:.1f} fell from {-state['best_val']:.1f}; "
-                f"rolled back to epoch {state['best_epoch']} and halved the learning rate"
-            )
-        progress.set_postfix(
+        epochs.set_postfix(
             loss=f"{sums[0] / sums[2]:.1f}",
             kl=f"{sums[1] / sums[2]:.1f}",
             val_elbo=f"{-val:.1f}",
-            best=f"{-state['best_val']:.1f}",
+            best=f"{-state.best_val:.1f}",
             grad=f"{clipper.mean_norm:.0f}/{max_norm:.0f}",
         )
-        out_of_time = config.max_minutes is not None and state["seconds"] > 60 * config.max_minutes
-        stalled = epoch - state["best_epoch"] >= config.patience
+        out_of_time = config.max_minutes is not None and state.seconds > 60 * config.max_minutes
+        stalled = epoch - state.best_epoch >= config.patience
         stop = distributed.broadcast_flag(runtime, out_of_time or stalled)
         # Early-stopped or complete: resuming it only exports. (A run cut short by the time
         # cap or a kill goes on training when resumed.)
-        state["finished"] = bool(stalled) or epoch + 1 == config.epochs
+        state.finished = bool(stalled) or epoch + 1 == config.epochs
         if runtime.is_main:
             out_dir.mkdir(parents=True, exist_ok=True)
             checkpoint = {
@@ -193,12 +216,12 @@ def train(
                 "schedule": schedule.state_dict(),
                 "best_model": best_weights,
                 "best_optimizer": best_optimizer,
-                "state": state,
+                "state": state.to_dict(),
             }
             torch.save(checkpoint, out_dir / "last.pt")
         if stop:
             break
-    progress.close()
+    epochs.close()
     vae.load_state_dict(best_weights)
     vae.logvar_min = GAUSSIAN_LOGVAR_MIN  # what the artifact is evaluated and shipped with
     return vae.eval(), state
@@ -206,29 +229,34 @@ def train(
 
 def main(argv: list[str] | None = None) -> None:
     config, args = parse_args(argv)
+    if args.resume is None:
+        try:
+            config = with_data_shape(config)
+        except (ValueError, FileNotFoundError) as error:
+            sys.stderr.write(f"vae-train: {error}\n")
+            raise SystemExit(2) from None
     if config.num_threads:
         torch.set_num_threads(config.num_threads)
     runtime = distributed.start(config.device)
     try:
         vae, state = train(config, runtime, resume=args.resume)
         if args.export is not None and runtime.is_main:
-            from model.publish import publish  # evaluation needs the classifier; import lazily
+            # Evaluation needs the classifier and scikit-learn: import them only to export.
+            from model.export import ExportOptions, export_run
 
             command = shlex.join(
                 ["python", "-m", "model.train", *(argv if argv is not None else sys.argv[1:])]
             )
-            publish(
-                vae.cpu(),
-                config,
-                state,
-                command,
-                args.export,
+            options = ExportOptions(
+                path=args.export,
+                command=command,
                 k=args.eval_k,
                 description=args.description,
                 device=str(runtime.device),
                 world_size=runtime.world_size,
-                classifier_path=args.classifier,
+                classifier_dir=args.classifier_dir,
             )
+            export_run(vae.cpu(), config, state, options)
     finally:
         distributed.stop(runtime)
 

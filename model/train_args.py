@@ -9,7 +9,8 @@ from pathlib import Path
 
 import torch
 
-from model.config import ModelConfig, TrainConfig
+from model.config import DECODER_VARIANCES, ModelConfig, TrainConfig
+from model.judging import DEFAULT_CLASSIFIER_DIR
 
 DESCRIPTION = """Train a VAE by maximising the ELBO, then fit its priors, evaluate and export it.
 
@@ -19,6 +20,10 @@ DESCRIPTION = """Train a VAE by maximising the ELBO, then fit its priors, evalua
 
 
 _ARGUMENT_TYPES: dict[str, type] = {"int": int, "float": float, "str": str}
+_CHOICES: dict[str, list[str]] = {
+    "Likelihood": ["bernoulli", "gaussian"],
+    "DecoderVariance": list(DECODER_VARIANCES),
+}
 
 
 def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.Namespace]:
@@ -41,7 +46,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.Nam
                 f"--{spec.name.replace('_', '-')}",
                 type=kind,
                 default=default,
-                choices=["bernoulli", "gaussian"] if annotation == "Likelihood" else None,
+                choices=_CHOICES.get(annotation),
                 dest=f"{group}.{spec.name}",
                 metavar=spec.metadata.get("metavar") or None,
                 help=spec.metadata["help"] + ("" if default == "" else f" (default: {default})"),
@@ -65,11 +70,12 @@ def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.Nam
         "--description", default="", metavar="TEXT", help="one line for the metadata"
     )
     parser.add_argument(
-        "--classifier",
+        "--classifier-dir",
         type=Path,
-        default=Path("runs/classifier.pt"),
-        metavar="PATH",
-        help="cache of the MNIST classifier for sample quality (trained on first use)",
+        default=DEFAULT_CLASSIFIER_DIR,
+        metavar="DIR",
+        help="cache of category classifiers that judge samples, one per labelled train split "
+        "(trained on first use)",
     )
     args = parser.parse_args(argv)
     values = vars(args)

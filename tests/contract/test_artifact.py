@@ -50,7 +50,7 @@ def test_scripted_outputs_equal_the_eager_model(tmp_path: Path, likelihood: str)
             scripted.log_likelihood(x, z), eager.log_likelihood(x, z), rtol=0, atol=0
         )
         torch.testing.assert_close(scripted(x), eager(x), rtol=0, atol=0)
-    assert artifact.metadata.format_version == 2
+    assert artifact.metadata.format_version == 3
     assert artifact.metadata.likelihood == likelihood
     assert artifact.priors.names == ["standard"]
 
@@ -155,8 +155,8 @@ def test_export_refuses_bad_metadata_naming_each_problem(tmp_path: Path) -> None
 
 
 def test_unknown_format_version(tmp_path: Path) -> None:
-    path = write_raw(tiny_vae(), {**tiny_metadata("x"), "format_version": 3}, tmp_path / "v3.pt")
-    with pytest.raises(ArtifactError, match=r"v3\.pt: unknown format_version 3"):
+    path = write_raw(tiny_vae(), {**tiny_metadata("x"), "format_version": 4}, tmp_path / "v4.pt")
+    with pytest.raises(ArtifactError, match=r"v4\.pt: unknown format_version 4"):
         load_artifact(path)
 
 

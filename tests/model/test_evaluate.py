@@ -44,7 +44,7 @@ def test_score_route_and_evaluation_agree_for_the_same_seed_and_k(
 
 
 def test_the_cli_reports_and_draws_fewer_than_32_images(
-    weights_dir: Path, mnist_dir: Path, classifier_path: Path, tmp_path: Path
+    weights_dir: Path, mnist_dir: Path, classifier_dir: Path, tmp_path: Path
 ) -> None:
     """--limit 20 used to crash the reconstruction grid, which assumed 32 images."""
     from model.evaluate import main
@@ -52,7 +52,7 @@ def test_the_cli_reports_and_draws_fewer_than_32_images(
     out = tmp_path / "eval"
     main(
         [str(weights_dir / "tiny.pt"), "--data-dir", str(mnist_dir), "--limit", "20",
-         "--k", "2", "--samples", "50", "--classifier", str(classifier_path), "--out", str(out)]
+         "--k", "2", "--samples", "50", "--classifier-dir", str(classifier_dir), "--out", str(out)]
     )  # fmt: skip
     with Image.open(out / "reconstructions.png") as grid:
         assert grid.size == (8 * 28 * 2, 4 * 28 * 2)

@@ -12,10 +12,10 @@ SHIPPED = Path(__file__).resolve().parents[2] / "weights" / "mnist-bernoulli.pt"
 
 
 def test_preprocessed_photos_are_read_as_their_digit(
-    mnist_dir: Path, classifier_path: Path
+    mnist_dir: Path, classifier_dir: Path
 ) -> None:
     clean, raw, preprocessed = check(
-        str(SHIPPED), str(mnist_dir), str(classifier_path), count=40, k=5, split="val-5k"
+        str(SHIPPED), str(mnist_dir), classifier_dir, count=40, k=5, split="val-5k"
     )
     assert preprocessed.input_accuracy >= clean.input_accuracy - 0.15
     assert preprocessed.input_accuracy >= raw.input_accuracy + 0.4
@@ -23,10 +23,10 @@ def test_preprocessed_photos_are_read_as_their_digit(
 
 
 def test_cli_prints_one_row_per_reading(
-    mnist_dir: Path, classifier_path: Path, capsys: pytest.CaptureFixture[str]
+    mnist_dir: Path, classifier_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     main(["--weights", str(SHIPPED), "--data-dir", str(mnist_dir),
-          "--classifier", str(classifier_path), "--count", "8", "--k", "2"])  # fmt: skip
+          "--classifier-dir", str(classifier_dir), "--count", "8", "--k", "2"])  # fmt: skip
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0].split()[0] == "input"
     assert [line[:26].strip() for line in lines[1:]] == [

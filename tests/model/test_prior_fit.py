@@ -10,9 +10,9 @@ from contract.priors import StandardNormal
 from model.config import ModelConfig, TrainConfig
 from model.data import load_split
 from model.distributed import Runtime
-from model.fit_prior import _choose
-from model.fit_prior import main as fit_prior_main
-from model.prior_fit import encode_all, fit_mixture, fit_priors
+from model.prior_choice import _choose
+from model.prior_choice import main as fit_prior_main
+from model.mixtures import encode_all, fit_mixture, fit_priors
 from model.train import train
 from tests.utils.artifacts import class_latents_v1, tiny_metadata, write_raw
 
@@ -81,7 +81,7 @@ def test_the_choice_rule_weighs_novelty_distance_and_score() -> None:
 
 
 def test_fit_prior_upgrades_a_format_1_artifact(  # type: ignore[no-untyped-def]
-    trained, mnist_dir: Path, tmp_path: Path, classifier_path: Path
+    trained, mnist_dir: Path, tmp_path: Path, classifier_dir: Path
 ) -> None:
     old = write_raw(
         trained,
@@ -100,12 +100,12 @@ def test_fit_prior_upgrades_a_format_1_artifact(  # type: ignore[no-untyped-def]
             "1,3",
             "--samples",
             "200",
-            "--classifier",
-            str(classifier_path),
+            "--classifier-dir",
+            str(classifier_dir),
         ]
     )
     artifact = load_artifact(new)
-    assert artifact.metadata.format_version == 2
+    assert artifact.metadata.format_version == 3
     assert artifact.metadata.class_latents is None
     assert artifact.priors.names == ["fitted", "standard"]
     table = artifact.metadata.priors["fitted"].model_extra["selection"]["table"]  # type: ignore[index]

@@ -1,12 +1,14 @@
 """The training guards: relative clipping, skipped non-finite steps, spike rollback."""
 
 import copy
+from dataclasses import replace
 import math
 
 import pytest
 import torch
 
 from model.config import TrainConfig
+from model.run_state import Rollback, RunState
 from model.robustness import GradientClipper, is_spike, roll_back
 from tests.utils.artifacts import tiny_vae
 
@@ -36,11 +38,12 @@ def test_gradient_clipper_clips_outliers_and_skips_non_finite_steps() -> None:
 
 def test_a_spike_rolls_back_to_the_best_weights_at_half_the_rate() -> None:
     config = TrainConfig(spike_nats=200.0, kl_warmup_epochs=2, max_rollbacks=1)
-    state: dict[str, object] = {"epoch": 5, "best_val": -2700.0}
+    state = RunState(epoch=5, best_val=-2700.0)
     assert not is_spike(config, -2600.0, state)
     assert is_spike(config, -400.0, state)
-    assert not is_spike(config, -400.0, {**state, "epoch": 1})  # still in the KL warm-up
-    assert not is_spike(config, -400.0, {**state, "rollbacks": [{}]})  # out of rollbacks
+    assert not is_spike(config, -400.0, replace(state, epoch=1))  # still in the KL warm-up
+    rolled = replace(state, rollbacks=[Rollback(3, -400.0, 2)])
+    assert not is_spike(config, -400.0, rolled)  # out of rollbacks
     vae = tiny_vae()
     optimizer = torch.optim.AdamW(vae.parameters(), lr=1e-3)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=10, eta_min=1e-4)

@@ -39,7 +39,7 @@ TINY = [
 
 @pytest.mark.parametrize("likelihood", ["bernoulli", "gaussian"])
 def test_one_epoch_smoke_run_exports_a_valid_artifact(
-    tmp_path: Path, mnist_dir: Path, classifier_path: Path, likelihood: str
+    tmp_path: Path, mnist_dir: Path, classifier_dir: Path, likelihood: str
 ) -> None:
     artifact = tmp_path / "smoke.pt"
     main(
@@ -59,15 +59,20 @@ def test_one_epoch_smoke_run_exports_a_valid_artifact(
             "2",
             "--export",
             str(artifact),
-            "--classifier",
-            str(classifier_path),
+            "--classifier-dir",
+            str(classifier_dir),
         ]
     )
     loaded = load_artifact(artifact)
     module, metadata = loaded.module, loaded.metadata.as_json()
-    assert metadata["format_version"] == 2
+    assert metadata["format_version"] == 3
     assert metadata["name"] == f"smoke-{likelihood}"
+    labels = metadata["dataset"].pop("labels")
     assert metadata["dataset"] == {"name": "mnist", "split": "train-5k", "size": 256}
+    assert sorted(labels) == [str(d) for d in range(10)]
+    assert metadata["image_shape"] == [1, 28, 28]
+    assert len(metadata["score_reference"]["quantiles"]) == 101
+    assert metadata["metrics"]["shifted"]["shift_px"] == 2
     assert metadata["metrics"]["k"] == 2
     assert metadata["metrics"]["split"] == "val-5k"
     assert metadata["metrics"]["nll"] <= metadata["metrics"]["neg_elbo"]

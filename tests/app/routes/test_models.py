@@ -12,7 +12,7 @@ def test_list_models(client: TestClient, weights_dir: Path) -> None:
     tiny = body["models"][0]
     assert tiny["device"] == "cpu"
     assert tiny["latent_dim"] == 4
-    assert tiny["format_version"] == 2
+    assert tiny["format_version"] == 3
     assert tiny["sample_priors"] == ["fitted", "standard"]
     assert tiny["digits"] == [str(d) for d in range(10)]
     gauss = body["models"][1]

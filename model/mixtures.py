@@ -76,16 +76,19 @@ def fit_priors(
     class_components: int,
     source: CodeSource = "means",
     seed: int = 0,
+    names: dict[int, str] | None = None,
 ) -> Priors:
     """The fitted prior over all codes, and one small mixture per class when labels exist.
 
-    Only labels 0…9 get a class mixture: those are what /sample?digit= can ask for; images
-    without a label (NO_LABEL, -1) count for the fitted prior only."""
+    Each class's mixture is stored under its name (`names`, else the label's number): what
+    /sample?label= asks for (and ?digit= for the names 0…9). Images without a label (NO_LABEL,
+    -1) count for the fitted prior only."""
     points = codes.points(source, torch.Generator().manual_seed(seed))
     fitted = fit_mixture(points, components, seed)
     classes: dict[str, GaussianMixture] = {}
     if labels is not None:
-        for label in sorted(v for v in labels.unique().tolist() if 0 <= v <= 9):
+        for label in sorted(v for v in labels.unique().tolist() if v >= 0):
             chosen = points[labels == label]
-            classes[str(label)] = fit_mixture(chosen, min(class_components, len(chosen)), seed)
+            name = (names or {}).get(label, str(label))
+            classes[name] = fit_mixture(chosen, min(class_components, len(chosen)), seed)
     return Priors(int(points.shape[1]), fitted, classes)

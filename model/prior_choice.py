@@ -23,20 +23,14 @@ from typing import Any
 
 import torch
 from torch import Tensor
-from tqdm import tqdm
 
 from contract.artifact import load_artifact, save_artifact
 from contract.priors import Priors
-from model.data import load_split
-from model.evaluate import (
-    SampleJudge,
-    add_judging_arguments,
-    decode_all,
-    judge_from_args,
-    sample_metrics,
-    write_pictures,
-)
-from model.prior_fit import Codes, CodeSource, encode_all, fit_mixture, fit_priors
+from model.data import LabelledSplit, read_labelled
+from model.evaluate import sample_metrics, write_pictures
+from model.judging import SampleJudge, add_judging_arguments, decode_all, judge_for
+from model.mixtures import Codes, CodeSource, encode_all, fit_mixture, fit_priors
+from model.progress import progress
 
 DEFAULT_CANDIDATES = (1, 10, 20, 50)
 DEFAULT_CLASS_COMPONENTS = 3
@@ -70,12 +64,12 @@ def choose_components(
     for source in sources:
         train_points = train_codes.points(source, generator)
         val_points = val_codes.points(source, generator)
-        for k in tqdm(candidates, desc=f"prior K ({source})", leave=False):
+        for k in progress(candidates, f"prior K ({source})"):
             started = time.monotonic()
             mixture = fit_mixture(train_points, k, seed)
             fit_seconds = time.monotonic() - started
             z = mixture.sample(judge.samples, torch.Generator().manual_seed(seed))
-            row = {
+            row: dict[str, Any] = {
                 "source": source,
                 "components": k,
                 "fit_seconds": round(fit_seconds, 2),
@@ -101,37 +95,44 @@ def _choose(table: list[dict[str, Any]]) -> tuple[int, CodeSource]:
 
 
 def fitted_prior_metadata(
-    choice: PriorChoice, class_components: int, train_split: str, fit_seconds: float
+    choice: PriorChoice,
+    class_components: int,
+    train_split: str,
+    fit_seconds: float,
+    class_labels: list[str],
 ) -> dict[str, Any]:
-    """The metadata `priors` entry that describes what priors.pt holds."""
+    """The metadata `priors` entry that describes what priors.pt holds: the fitted mixture, and
+    the per-class ones only when the training split had labels (an unlabelled export declares
+    no `class` prior, since it writes none)."""
     codes = "encoder means" if choice.source == "means" else "draws z ~ q(z|x)"
-    return {
+    info: dict[str, Any] = {
         "fitted": {
             "components": choice.components,
             "covariance": "full",
             "fitted_on": f"{codes} of {train_split}",
             "fit_seconds": round(fit_seconds, 2),
             "selection": {
-                "rule": f"highest MNIST score within {FD_MARGIN}x of the lowest val Fréchet "
+                "rule": f"highest class score within {FD_MARGIN}x of the lowest val Fréchet "
                 f"distance, among samples at least {NOVELTY_RATIO}x as far from train as val "
-                "digits are",
+                "pictures are",
                 "table": choice.table,
             },
         },
-        "class": {
+    }
+    if class_labels:
+        info["class"] = {
             "components": class_components,
             "covariance": "full",
             "fitted_on": f"{codes} of each class of {train_split}",
-            "labels": [str(d) for d in range(10)],
-        },
-    }
+            "labels": class_labels,
+        }
+    return info
 
 
 def fit_artifact_priors(
     model: Any,
     judge: SampleJudge,
-    train_pixels: Tensor,
-    train_labels: Tensor,
+    train: LabelledSplit,
     val_pixels: Tensor,
     train_split: str,
     candidates: tuple[int, ...] = DEFAULT_CANDIDATES,
@@ -143,17 +144,24 @@ def fit_artifact_priors(
 
     The pixels are uint8 [N,C,H,W] as load_split gives them; the caller has read them already
     (for the judge), so they are passed rather than read again."""
-    codes = encode_all(model, train_pixels)  # once: the choice and the final fit share them
+    codes = encode_all(model, train.pixels)  # once: the choice and the final fit share them
     choice = choose_components(
         model, judge, codes, encode_all(model, val_pixels), candidates, sources, seed
     )
     started = time.monotonic()
     priors = fit_priors(
-        codes, train_labels, choice.components, class_components, choice.source, seed
+        codes,
+        train.labels,
+        choice.components,
+        class_components,
+        choice.source,
+        seed,
+        train.names,
     )
     seconds = time.monotonic() - started
-    info = fitted_prior_metadata(choice, class_components, train_split, seconds)
-    info["class"]["labels"] = sorted(priors.classes)
+    info = fitted_prior_metadata(
+        choice, class_components, train_split, seconds, sorted(priors.classes)
+    )
     return priors, info
 
 
@@ -163,14 +171,14 @@ def main(argv: list[str] | None = None) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("artifact", type=Path, help="artifact to read (format 1 or 2)")
+    parser.add_argument("artifact", type=Path, help="artifact to read (format 1, 2 or 3)")
     add_judging_arguments(parser)
     parser.add_argument(
         "--out",
         type=Path,
         required=True,
         metavar="PATH",
-        help="where to write the format-2 artifact",
+        help="where to write the format-3 artifact",
     )
     parser.add_argument(
         "--train-split",
@@ -201,16 +209,17 @@ def main(argv: list[str] | None = None) -> None:
         type=int,
         default=DEFAULT_CLASS_COMPONENTS,
         metavar="K",
-        help="components of each per-class mixture for ?digit= (default: %(default)s)",
+        help="components of each per-class mixture for ?label= (default: %(default)s)",
     )
     parser.add_argument(
         "--pictures", type=Path, metavar="DIR", help="also write sample grids to this folder"
     )
     args = parser.parse_args(argv)
     artifact = load_artifact(args.artifact)
-    train_pixels, train_labels = load_split(args.data_dir, args.train_split)
-    val_pixels, _ = load_split(args.data_dir, args.val_split)
-    judge = judge_from_args(args, train_pixels, val_pixels)
+    shape, background = artifact.metadata.image_shape, artifact.metadata.background
+    train = read_labelled(args.data_dir, args.train_split, shape, background)
+    val_pixels = read_labelled(args.data_dir, args.val_split, shape, background).pixels
+    judge = judge_for(train, val_pixels, args.samples, args.classifier_dir)
     sources = tuple(s.strip() for s in args.sources.split(","))
     unknown = sorted(set(sources) - {"means", "draws"})
     if unknown:
@@ -218,8 +227,7 @@ def main(argv: list[str] | None = None) -> None:
     priors, info = fit_artifact_priors(
         artifact.module,
         judge,
-        train_pixels,
-        train_labels,
+        train,
         val_pixels,
         args.train_split,
         tuple(int(k) for k in args.candidates.split(",")),

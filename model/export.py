@@ -1,0 +1,169 @@
+"""After training, three steps and a file: fit the priors, evaluate on val, build the metadata,
+write the artifact (`vae-train --export PATH`).
+
+    export_run ─ fit_artifact_priors (model.prior_choice)
+               ─ evaluate_run        (val likelihood, shifted val, reconstructions, samples)
+               ─ run_metadata        (what docs/artifact.md asks of format 3)
+               ─ save_artifact       (contract.artifact)
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from contract.artifact import save_artifact
+from contract.images import parse_colour
+from contract.priors import Priors
+from model.config import TrainConfig
+from model.data import LabelledSplit, read_labelled
+from model.evaluate import (
+    sample_metrics,
+    score_all,
+    score_quantiles,
+    shift_metrics,
+    summarise_scores,
+    write_pictures,
+)
+from model.judging import DEFAULT_CLASSIFIER_DIR, SampleJudge, judge_for
+from model.networks import VAE
+from model.prior_choice import fit_artifact_priors
+from model.provenance import code_version, utc_now
+from model.run_state import RunState
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """How the run is evaluated and described: vae-train's --export, --eval-k, ... flags."""
+
+    path: Path
+    command: str
+    k: int = 1000
+    description: str = ""
+    device: str = "cpu"
+    world_size: int = 1
+    classifier_dir: Path = DEFAULT_CLASSIFIER_DIR
+
+
+def dataset_name(data_dir: str | Path, split: str) -> str:
+    """`mnist` for IDX files (what the project ships), else the image folder's name."""
+    folder = Path(data_dir)
+    return folder.resolve().name if (folder / split).is_dir() else "mnist"
+
+
+def label_counts(split: LabelledSplit) -> dict[str, int] | None:
+    """Each class name and its number of pictures; None for an unlabelled split."""
+    if not split.labelled:
+        return None
+    values, counts = split.labels.unique(return_counts=True)
+    return {split.names[int(v)]: int(c) for v, c in zip(values, counts, strict=True)}
+
+
+def evaluate_run(
+    vae: VAE,
+    config: TrainConfig,
+    judge: SampleJudge,
+    val: LabelledSplit,
+    priors: Priors,
+    k: int,
+) -> tuple[dict[str, Any], list[float]]:
+    """The val figures of the metadata, and the quantiles of the val NLLs for /score."""
+    transform = config.model.input_transform
+    fill = torch.tensor(parse_colour(config.background), dtype=torch.uint8)
+    with torch.no_grad():
+        nll, neg_elbo = score_all(vae, val.pixels, transform, k, seed=config.seed)
+        metrics: dict[str, Any] = {
+            "split": config.val_split,
+            **summarise_scores(nll, neg_elbo, transform, k, val.pixels[0].numel()),
+            "shifted": shift_metrics(
+                vae,
+                val.pixels,
+                transform,
+                k=min(k, 100),
+                seed=config.seed,
+                fill=fill if val.pixels.shape[1] == 3 else None,
+            ),
+            "reconstruction": judge.reconstruction_figures(vae, val),
+            **sample_metrics(vae, judge, priors, seed=config.seed),
+        }
+    return metrics, score_quantiles(nll)
+
+
+def run_metadata(
+    config: TrainConfig,
+    state: RunState,
+    options: ExportOptions,
+    train: LabelledSplit,
+    metrics: dict[str, Any],
+    quantiles: list[float],
+    prior_info: dict[str, Any],
+) -> dict[str, Any]:
+    """The artifact's metadata.json (format 3), before the format version is stamped."""
+    dataset = dataset_name(config.data_dir, config.train_split)
+    likelihood = config.model.likelihood
+    variance = config.model.decoder_variance if likelihood == "gaussian" else None
+    return {
+        "name": config.name,
+        "description": options.description or f"Convolutional VAE, {likelihood} decoder, {dataset}",
+        "image_shape": list(config.model.image_shape),
+        "latent_dim": config.model.latent_dim,
+        "likelihood": likelihood,
+        "input_transform": config.model.input_transform,
+        "decoder_variance": variance,
+        "background": list(parse_colour(config.background)),
+        "credits": [c.strip() for c in config.credits.split(";") if c.strip()],
+        "dataset": {
+            "name": dataset,
+            "split": config.train_split,
+            "size": config.limit or len(train.pixels),
+            "labels": label_counts(train),
+        },
+        "metrics": metrics,
+        "score_reference": {"k": metrics["k"], "split": config.val_split, "quantiles": quantiles},
+        "training": {
+            "command": options.command,
+            "epochs": state.epoch,
+            "best_epoch": state.best_epoch,
+            "seconds": round(state.seconds, 1),
+            "rollbacks": [vars(r) for r in state.rollbacks],
+            "skipped_steps": state.skipped_steps,
+            "seed": config.seed,
+            "device": options.device,
+            "processes": options.world_size,
+            "code_version": code_version(),
+            "config": config.to_dict(),
+        },
+        "created": utc_now(),
+        "torch_version": torch.__version__,
+        "priors": prior_info,
+    }
+
+
+def export_run(vae: VAE, config: TrainConfig, state: RunState, options: ExportOptions) -> Path:
+    """Fit priors, evaluate `vae` on the val split and write it with its full metadata."""
+    shape, background = config.model.image_shape, parse_colour(config.background)
+    train = read_labelled(config.data_dir, config.train_split, shape, background)
+    val = read_labelled(config.data_dir, config.val_split, shape, background)
+    out_dir = Path(config.out_dir)
+    judge = judge_for(train, val.pixels, config.eval_samples, options.classifier_dir)
+    priors, prior_info = fit_artifact_priors(
+        vae,
+        judge,
+        train,
+        val.pixels,
+        config.train_split,
+        tuple(int(k) for k in config.prior_candidates.split(",")),
+        config.class_components,
+        tuple(config.prior_sources.split(",")),  # type: ignore[arg-type]
+        seed=config.seed,
+    )
+    metrics, quantiles = evaluate_run(vae, config, judge, val, priors, options.k)
+    write_pictures(vae, val.pixels, priors, out_dir, seed=config.seed)
+    metadata = run_metadata(config, state, options, train, metrics, quantiles, prior_info)
+    target = save_artifact(vae, metadata, options.path, priors)
+    (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    return target
