@@ -8,12 +8,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from contract.artifact import load_artifact as load_contract_artifact
 from contract.errors import ArtifactError
 from contract.metadata import ArtifactMetadata
 from contract.priors import Priors
+
+_DIGITS = frozenset(str(digit) for digit in range(10))
 
 
 class StartupError(RuntimeError):
@@ -34,11 +37,31 @@ class LoadedModel:
     name: str = field(init=False)
     image_shape: tuple[int, int, int] = field(init=False)
     latent_dim: int = field(init=False)
+    background: tuple[int, int, int] = field(init=False)
 
     def __post_init__(self) -> None:
         self.name = self.metadata.name
         self.image_shape = self.metadata.image_shape
         self.latent_dim = self.metadata.latent_dim
+        self.background = self.metadata.background
+
+    @property
+    def labels(self) -> list[str]:
+        """The class names /sample?label= takes (format 2's digits are names "0"…"9")."""
+        return sorted(
+            self.priors.classes,
+            key=lambda name: (not name.isdigit(), int(name) if name.isdigit() else 0, name),
+        )
+
+    def percentile(self, nll: list[float]) -> list[float] | None:
+        """Where each NLL falls among the val pictures' (0–100); None without quantiles."""
+        reference = self.metadata.score_reference
+        if reference is None:
+            return None
+        levels = np.linspace(0.0, 100.0, len(reference.quantiles))
+        # Ties in the quantiles (a flat stretch): np.interp takes the last, so a value equal to
+        # a tied quantile reads as the highest percentile that quantile holds.
+        return [round(float(p), 2) for p in np.interp(nll, reference.quantiles, levels)]
 
     @property
     def input_transform(self) -> str:
@@ -49,7 +72,8 @@ class LoadedModel:
         file is."""
         return {
             "sample_priors": self.priors.names,
-            "digits": sorted(self.priors.classes),
+            "labels": self.labels,
+            "digits": [label for label in self.labels if label in _DIGITS],
             "device": str(self.device),
             "sha256": self.sha256,
             "size_bytes": self.size_bytes,
@@ -70,7 +94,9 @@ class LoadedModel:
             "latent_dim": metadata.latent_dim,
             "likelihood": metadata.likelihood,
             "input_transform": metadata.input_transform,
-            "dataset": metadata.dataset.model_dump(mode="json"),
+            "dataset": metadata.dataset.model_dump(mode="json", exclude_none=True),
+            "background": list(metadata.background),
+            "credits": metadata.credits,
             **self.served(),
         }
 

@@ -13,7 +13,7 @@ import torch
 from PIL import Image, UnidentifiedImageError
 
 from app.errors import BadImage, InvalidInput, PayloadTooLarge
-from contract.images import Invert, Preprocess, image_to_pixels
+from contract.images import DEFAULT_BACKGROUND, Invert, Preprocess, image_to_pixels
 
 # Pillow's own bomb check is off: ours (max_pixels, a 413 before decoding) replaces it, and
 # Pillow's would only warn or raise its own error type for sizes our limit may allow.
@@ -50,10 +50,12 @@ def image_to_tensor(
     max_pixels: int,
     invert: Invert = Invert.auto,
     preprocess: Preprocess | None = None,
+    background: tuple[int, int, int] = DEFAULT_BACKGROUND,
 ) -> torch.Tensor:
-    """Decode (within the size limit) and make the model's input [C,H,W] in [0, 1]: grey,
-    inverted if needed, then MNIST-style preprocessing or a plain fit (contract.images)."""
-    return image_to_pixels(_open(data, max_pixels), shape, invert, preprocess)
+    """Decode (within the size limit) and make the model's input [C,H,W] in [0, 1]: grey
+    (inverted if needed, then MNIST-style preprocessing or a plain fit) or colour (alpha over
+    the background, fitted): contract.images."""
+    return image_to_pixels(_open(data, max_pixels), shape, invert, preprocess, background)
 
 
 def decode_base64(text: str) -> bytes:

@@ -97,23 +97,35 @@ def output_dependencies(settings: Settings) -> OutputDependencies:
             format = "json" if "application/json" in wanted and "image/png" not in wanted else "png"
         octets = "application/octet-stream" in wanted and "image/png" not in wanted
         media_type = PNG_MEDIA_TYPES[1] if octets else PNG_MEDIA_TYPES[0]
-        return Output(png=format == "png", scale=scale, cols=cols, media_type=media_type)
+        return Output(
+            png=format == "png",
+            scale=scale,
+            cols=cols,
+            media_type=media_type,
+            max_values=settings.max_output_values,
+        )
 
     async def json_output(scale: Scale = 1) -> Output:
-        return Output(png=False, scale=scale, cols=None)
+        return Output(png=False, scale=scale, cols=None, max_values=settings.max_output_values)
 
     return OutputDependencies(png=png_output, json=json_output)
 
 
 InvertQuery = Annotated[
-    Invert, Query(description="invert dark-on-light drawings; auto looks at the border")
+    Invert,
+    Query(
+        description="grey models: invert dark-on-light drawings; auto looks at the border. "
+        "Colour models take auto only"
+    ),
 ]
 PreprocessQuery = Annotated[
     Preprocess | None,
     Query(
-        description="mnist: remove the background, crop the ink, fit it into 20×20 and centre "
-        "it by mass (for photos and drawings); none: only resize. Default: mnist for images "
-        "that are not the model's size (28×28), none for those that are"
+        description="mnist (grey models only): remove the background, crop the ink, fit it "
+        "into 20×20 and centre it by mass (for photos and drawings); fit (or its old name "
+        "none): resize keeping the aspect ratio, pad with the background. Default: for grey "
+        "models mnist for images that are not the model's size, fit for those that are; for "
+        "colour models fit"
     ),
 ]
 

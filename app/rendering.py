@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse, Response
 from torch import Tensor
 
 from app.codecs import images_to_base64, images_to_png
+from app.errors import InvalidInput
 
 # The PNG bytes' media types: image/png, or application/octet-stream when the client's Accept
 # asks for that (generated clients read octet-stream as bytes; most know no image/png).
@@ -30,6 +31,19 @@ class Output:
     scale: int
     cols: int | None
     media_type: str = PNG_MEDIA_TYPES[0]
+    max_values: int | None = None  # VAE_MAX_OUTPUT_VALUES
+
+    def check_budget(self, images: int, shape: tuple[int, int, int]) -> None:
+        """422 before any model work when `images` pictures of `shape`, scaled, would exceed the
+        output budget: a large answer holds the inference thread while it is encoded."""
+        channels, height, width = shape
+        values = images * channels * height * width * self.scale**2
+        if self.max_values is not None and values > self.max_values:
+            raise InvalidInput(
+                f"this answer would hold {images} × {channels}×{height * self.scale}×"
+                f"{width * self.scale} = {values:,} values; the limit is {self.max_values:,} "
+                "(VAE_MAX_OUTPUT_VALUES): ask for fewer images or a smaller scale"
+            )
 
     def encoder(self, strip: bool = False) -> Callable[[Tensor], Encoded]:
         """images [N,C,H,W] → one PNG (a grid, or one row for `strip`), or N base64 PNGs."""

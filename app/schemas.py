@@ -54,6 +54,12 @@ class SampleRequest(BaseModel):
     digit: int | None = Field(
         None, ge=0, le=9, description="sample this digit, from its per-class fitted mixture"
     )
+    label: str | None = Field(
+        None,
+        min_length=1,
+        max_length=200,
+        description="sample this class, from its per-class fitted mixture (GET /models: labels)",
+    )
     prior: Prior | None = Field(
         None, description="fitted (default when the model has one) or standard N(0, I)"
     )
@@ -124,7 +130,9 @@ class ImagesResponse(BaseModel):
 
 class SampleResponse(ImagesResponse):
     seed: Seed
-    prior: str = Field(description="what z was drawn from: fitted, standard, or class (digit=)")
+    prior: str = Field(
+        description="what z was drawn from: fitted, standard, or class (label= or digit=)"
+    )
     latents: list[LatentOut]
 
 
@@ -148,12 +156,17 @@ class ScoreResponse(BaseModel):
     neg_elbo: list[float] = Field(description="negative ELBO, nats per image")
     nll: list[float] = Field(description="importance-weighted NLL, nats per image")
     bits_per_dim: list[float] | None = Field(description="for dequantized models; else null")
+    percentile: list[float] | None = Field(
+        description="per image, the percentage of the model's val pictures with a lower NLL "
+        "(0–100; high: unusual); null when the artifact has no val quantiles (format < 3)"
+    )
 
 
 class ServedFields(BaseModel):
     """What the server adds to an artifact's metadata."""
 
     sample_priors: list[str] = Field(description="the values /sample?prior= takes")
+    labels: list[str] = Field(description="the values /sample?label= takes")
     digits: list[str] = Field(description="the values /sample?digit= takes")
     device: str = Field(description="where the model runs: cpu, cuda:0, ...")
     sha256: str = Field(description="the artifact file's digest")
@@ -171,6 +184,8 @@ class ModelIdentity(BaseModel):
     likelihood: str
     input_transform: str
     dataset: DatasetInfo
+    background: tuple[int, int, int] = Field(description="what transparent pixels become (RGB)")
+    credits: list[str] = Field(description="attribution the training data's licences require")
 
 
 class ModelSummary(ServedFields, ModelIdentity):

@@ -37,6 +37,11 @@ class Settings(BaseSettings):
     max_score_k: int = Field(1000, ge=1, description="largest ?k= for /score")
     max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024, description="largest request body")
     max_image_pixels: int = Field(4096 * 4096, ge=1, description="largest decoded image (w*h)")
+    max_output_values: int = Field(
+        2 * 1024 * 1024,
+        ge=1,
+        description="largest answer in pixels × channels, after ?scale=, summed over its images",
+    )
 
     queue_size: int = Field(256, ge=1, description="requests waiting per device before 429")
     max_batch_size: int = Field(256, ge=1, description="most rows in one batched model call")

@@ -14,13 +14,14 @@ from starlette.concurrency import run_in_threadpool
 
 from app.codecs import image_to_tensor
 from app.deps import InvertQuery, PreprocessQuery, ServedDep, output_dependencies
+from app.errors import InvalidInput
 from app.inputs import IMAGE_REQUEST_BODY, read_images
 from app.openapi import IMAGE_ERRORS, image_response, json_response
 from app.rendering import Output
 from app.schemas import MAX_SEED, EncodeResponse, ImagesResponse, ScoreResponse
 from app.settings import Settings
 from contract.bounds import bits_per_dim, score_images
-from contract.images import Invert, Preprocess
+from contract.images import Invert, Preprocess, preprocess_choices
 
 SeedQuery = Annotated[int | None, Query(ge=0, le=MAX_SEED, description="seed for sampling")]
 
@@ -33,12 +34,23 @@ async def _image_batch(
     preprocess: Preprocess | None,
 ) -> torch.Tensor:
     """The request's images as one batch [N,C,H,W] in [0, 1], decoded off the event loop."""
+    model = served.model
+    shape, background = model.image_shape, model.background
+    choices = preprocess_choices(shape[0])
+    if preprocess is not None and preprocess not in choices:
+        raise InvalidInput(
+            f"preprocess={preprocess} is for grey ink-on-paper models; model {model.name!r} "
+            f"takes preprocess= {', '.join(choices)}"
+        )
+    if shape[0] == 3 and invert != Invert.auto:
+        raise InvalidInput(f"invert= is for grey models; model {model.name!r} takes auto only")
     raw = await read_images(request, settings)
-    shape = served.model.image_shape
     return await run_in_threadpool(
         lambda: torch.stack(
             [
-                image_to_tensor(data, shape, settings.max_image_pixels, invert, preprocess)
+                image_to_tensor(
+                    data, shape, settings.max_image_pixels, invert, preprocess, background
+                )
                 for data in raw
             ]
         )
@@ -92,6 +104,7 @@ def build_router(settings: Settings) -> APIRouter:
         ) -> Response:
             """decode(mean(x)) for each image."""
             model = served.model
+            output.check_budget(len(x), model.image_shape)
             encoded = await served.worker.run(model, "forward", x, output.encoder())
             return output.respond(encoded, lambda images: {"model": model.name, "images": images})
 
@@ -148,6 +161,7 @@ def build_router(settings: Settings) -> APIRouter:
             neg_elbo=neg_elbo.tolist(),
             nll=nll.tolist(),
             bits_per_dim=bpd,
+            percentile=model.percentile(nll.tolist()),
         )
         return JSONResponse(body.model_dump(), headers={"X-Seed": str(used_seed)})
 

@@ -61,17 +61,22 @@ def _latent_batch(vectors: list[list[float]], latent_dim: int) -> torch.Tensor:
 def _choose_prior(model: LoadedModel, request: SampleRequest) -> tuple[PriorDistribution, str]:
     """The prior the request names (422 when the model has none by that name), and its name."""
     priors = model.priors
-    if request.digit is not None:
+    if request.digit is not None and request.label is not None:
+        raise InvalidInput("give label= or digit=, not both (digit=3 is label=3)")
+    label = str(request.digit) if request.digit is not None else request.label
+    if label is not None:
+        asked = "digit=" if request.digit is not None else "label="
         if request.prior == Prior.standard:
             raise InvalidInput(
-                "digit= samples from the per-class fitted mixtures; leave prior unset "
+                f"{asked} samples from the per-class fitted mixtures; leave prior unset "
                 "or use prior=fitted"
             )
-        mixture = priors.classes.get(str(request.digit))
+        mixture = priors.classes.get(label)
         if mixture is None:
+            choices = ", ".join(model.labels)
             raise InvalidInput(
-                f"model {model.name!r} has no class prior for digit {request.digit}, "
-                "so digit= is not available"
+                f"model {model.name!r} has no class {label!r}; "
+                + (f"its labels are: {choices}" if choices else "it has no labelled classes")
             )
         return mixture, "class"
     name = str(request.prior) if request.prior is not None else priors.names[0]
@@ -87,6 +92,7 @@ async def _sample(served: ServedDep, request: SampleRequest, output: Output) -> 
     model = served.model
     seed = request.seed if request.seed is not None else secrets.randbelow(2**31)
     prior, prior_name = _choose_prior(model, request)
+    output.check_budget(request.n, model.image_shape)
     drawn: list[torch.Tensor] = []
 
     def draw() -> torch.Tensor:
@@ -111,6 +117,7 @@ async def _decode(
     model = served.model
     vectors = body.latents if isinstance(body, DecodeRequest) else [body.latents]
     z = _latent_batch(vectors, model.latent_dim)
+    output.check_budget(len(z), model.image_shape)
     encoded = await served.worker.run(model, "decode", z, output.encoder())
     return output.respond(encoded, lambda images: {"model": model.name, "images": images})
 
@@ -122,6 +129,7 @@ async def _interpolate(
     settings: Settings,
 ) -> Response:
     model = served.model
+    output.check_budget(body.steps, model.image_shape)
     if isinstance(body, InterpolateFromLatents):
         endpoints = _latent_batch(body.latents, model.latent_dim)
     else:
@@ -129,7 +137,10 @@ async def _interpolate(
             lambda: torch.stack(
                 [
                     image_to_tensor(
-                        decode_base64(text), model.image_shape, settings.max_image_pixels
+                        decode_base64(text),
+                        model.image_shape,
+                        settings.max_image_pixels,
+                        background=model.background,
                     )
                     for text in body.images
                 ]
@@ -238,12 +249,22 @@ def build_router(settings: Settings) -> APIRouter:
         digit: Annotated[
             int | None, Query(ge=0, le=9, description="sample this digit class")
         ] = None,
+        label: Annotated[
+            str | None,
+            Query(
+                min_length=1,
+                max_length=200,
+                description="sample this class (GET /models: labels); digit=3 is label=3",
+            ),
+        ] = None,
         prior: Annotated[
             Prior | None,
             Query(description="fitted (default when the model has one) or standard N(0, I)"),
         ] = None,
     ) -> SampleRequest:
-        return SampleRequest(n=n, seed=seed, temperature=temperature, digit=digit, prior=prior)
+        return SampleRequest(
+            n=n, seed=seed, temperature=temperature, digit=digit, label=label, prior=prior
+        )
 
     QueryRequest = Annotated[SampleRequest, Depends(sample_query)]
 

@@ -7,7 +7,8 @@ import torch
 from PIL import Image
 
 from contract.transforms import apply_transform
-from model.data import NO_LABEL, load_split, random_shift, read_idx
+from model.data import NO_LABEL, load_split, random_shift, read_idx, read_labelled, survey_shape
+from tests.utils.colour_images import write_colour_folder
 
 
 def write_idx(path: Path, array: torch.Tensor) -> None:
@@ -106,3 +107,39 @@ def test_a_file_that_is_not_an_image_is_named(tmp_path: Path) -> None:
     (tmp_path / "train" / "broken.png").write_bytes(b"not a png")
     with pytest.raises(ValueError, match=r"broken\.png: not an image"):
         load_split(tmp_path, "train")
+
+
+def test_a_colour_folder_is_read_in_colour_at_its_own_size(tmp_path: Path) -> None:
+    data = write_colour_folder(tmp_path / "colour", per_class=3, val_per_class=1)
+    assert survey_shape(data, "train") == (3, 32, 32)
+    assert survey_shape(data, "train", size="16", channels=1) == (1, 16, 16)
+    split = read_labelled(data, "train", (3, 32, 32), background=(10, 20, 30))
+    assert split.pixels.shape == (6, 3, 32, 32)
+    assert split.names == {0: "leaves", 1: "suns"}
+    # The corners are transparent in every picture: they take the background colour.
+    assert split.pixels[:, :, 0, 0].tolist() == [[10, 20, 30]] * 6
+
+
+def test_pictures_of_several_sizes_need_a_size(tmp_path: Path) -> None:
+    folder = tmp_path / "mixed" / "train"
+    folder.mkdir(parents=True)
+    Image.new("RGB", (32, 32), "red").save(folder / "a.png")
+    Image.new("RGB", (48, 40), "blue").save(folder / "b.png")
+    with pytest.raises(ValueError, match="--image-size"):
+        survey_shape(tmp_path / "mixed", "train")
+    assert survey_shape(tmp_path / "mixed", "train", size="48x40") == (3, 48, 40)
+
+
+def test_a_grey_palette_is_not_colour(tmp_path: Path) -> None:
+    folder = tmp_path / "grey" / "train"
+    folder.mkdir(parents=True)
+    Image.new("L", (16, 16), 128).convert("P").save(folder / "a.png")
+    assert survey_shape(tmp_path / "grey", "train") == (1, 16, 16)
+
+
+def test_random_shift_fills_the_gap_with_the_background() -> None:
+    pixels = torch.full((4, 3, 8, 8), 100, dtype=torch.uint8)
+    fill = torch.tensor([255, 255, 255], dtype=torch.uint8)
+    shifted = random_shift(pixels, 2, torch.Generator().manual_seed(0), fill)
+    values = set(shifted.unique().tolist())
+    assert values <= {100, 255}  # never black: the gap is the background's colour

@@ -2,9 +2,13 @@
 
 import math
 
+import pytest
 import torch
+from torch import nn
 from torch.distributions import Bernoulli, Independent, Normal
 
+from model.config import ModelConfig
+from model.networks import GAUSSIAN_LOGVAR_MIN, VAE, UnsupportedShape, stage_plan
 from tests.utils.artifacts import tiny_vae
 
 
@@ -41,3 +45,87 @@ def test_decode_is_an_image_in_unit_range() -> None:
     assert images.shape == (3, 1, 28, 28)
     assert float(images.min()) >= 0.0
     assert float(images.max()) <= 1.0
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+@pytest.mark.parametrize(("side", "stages"), [(16, 2), (28, 2), (32, 3), (64, 4), (128, 5)])
+def test_networks_follow_the_image_shape(side: int, stages: int, channels: int) -> None:
+    shape = (channels, side, side)
+    assert stage_plan(shape) == stages
+    config = ModelConfig(
+        likelihood="gaussian", image_shape=shape, latent_dim=4, channels=4, hidden=16,
+        decoder_variance="edge-floor", res_blocks=1,
+    )  # fmt: skip
+    vae = VAE(config).eval()
+    convs = [m for m in vae.encoder.features if isinstance(m, nn.Conv2d)]
+    assert len(convs) == stages  # one stride-2 conv per stage (residual blocks are nested)
+    z, x = torch.randn(2, 4), torch.rand(2, *shape)
+    with torch.no_grad():
+        assert vae.decode(z).shape == (2, *shape)
+        assert vae.encode(x)[0].shape == (2, 4)
+        scripted = torch.jit.script(vae)
+        torch.testing.assert_close(scripted.log_likelihood(x, z), vae.log_likelihood(x, z))
+
+
+def test_the_mnist_recipe_keeps_its_layers() -> None:
+    """28×28 grey at the default widths: the two stages (32, 64) the shipped models have."""
+    vae = VAE(ModelConfig())
+    convs = [m for m in vae.encoder.features if isinstance(m, nn.Conv2d)]
+    assert [c.out_channels for c in convs] == [32, 64]
+    assert vae.decoder.grid == (64, 7, 7)
+
+
+@pytest.mark.parametrize(
+    ("shape", "message"),
+    [
+        ((3, 30, 30), "halves down to 15×15"),
+        ((3, 300, 300), "8 to 256 px"),
+        ((4, 32, 32), r"1 \(grey\) or 3 \(RGB\)"),
+        ((1, 24, 100), "halves down to"),
+    ],
+)
+def test_unsupported_shapes_fail_before_training_with_the_fix(
+    shape: tuple[int, int, int], message: str
+) -> None:
+    with pytest.raises(UnsupportedShape, match=message):
+        stage_plan(shape)
+
+
+def test_bernoulli_is_for_grey_only() -> None:
+    with pytest.raises(UnsupportedShape, match="--likelihood gaussian"):
+        VAE(ModelConfig(likelihood="bernoulli", image_shape=(3, 32, 32)))
+
+
+def test_edge_floor_lifts_the_variance_near_edges_only() -> None:
+    config = ModelConfig(
+        likelihood="gaussian", image_shape=(1, 16, 16), decoder_variance="edge-floor",
+        edge_floor_weight=1 / 16, edge_floor_radius=2,
+    )  # fmt: skip
+    vae = VAE(config)
+    mean = torch.zeros(1, 1, 16, 16)
+    mean[..., 8:] = 1.0  # a vertical edge between columns 7 and 8
+    floor = torch.full_like(mean, GAUSSIAN_LOGVAR_MIN)
+    logvar = vae.with_edge_floor(floor, mean)
+    near, far = logvar[0, 0, :, 6:10], logvar[0, 0, :, :5]
+    assert float(near.min()) >= math.log(1 / 16) - 1e-5  # σ ≥ √w × the local range (1)
+    torch.testing.assert_close(far, torch.full_like(far, GAUSSIAN_LOGVAR_MIN))
+
+
+@pytest.mark.parametrize("variance", ["pixel", "image", "shared", "edge-floor"])
+def test_every_decoder_variance_is_a_normalised_gaussian(variance: str) -> None:
+    """log p(x|z) equals torch's Normal with the variance each model says it uses."""
+    config = ModelConfig(
+        likelihood="gaussian", image_shape=(3, 16, 16), latent_dim=4, channels=4, hidden=16,
+        decoder_variance=variance,  # type: ignore[arg-type]
+    )  # fmt: skip
+    vae = VAE(config).eval()
+    x, z = torch.rand(2, 3, 16, 16), torch.randn(2, 4)
+    params = vae.decoder(z)
+    mean = torch.sigmoid(params[:, :3])
+    logvar = vae.gaussian_logvar(params[:, 3:])
+    if variance == "edge-floor":
+        logvar = vae.with_edge_floor(logvar, mean)
+    if variance in ("image", "shared"):
+        assert torch.all(logvar == logvar[:, :1, :1, :1])  # one σ per image (or for all)
+    expected = Independent(Normal(mean, torch.exp(0.5 * logvar)), 3).log_prob(x)
+    torch.testing.assert_close(vae.log_likelihood(x, z), expected)

@@ -1,15 +1,15 @@
 """The training guards: relative clipping, skipped non-finite steps, spike rollback."""
 
 import copy
-from dataclasses import replace
 import math
+from dataclasses import replace
 
 import pytest
 import torch
 
 from model.config import TrainConfig
-from model.run_state import Rollback, RunState
 from model.robustness import GradientClipper, is_spike, roll_back
+from model.run_state import Rollback, RunState
 from tests.utils.artifacts import tiny_vae
 
 

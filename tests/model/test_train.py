@@ -14,6 +14,7 @@ from model.config import TrainConfig
 from model.networks import GAUSSIAN_LOGVAR_MIN
 from model.train import main, variance_floor
 from model.train_args import parse_args
+from tests.utils.colour_images import write_colour_folder
 
 TINY = [
     "--limit",
@@ -201,3 +202,36 @@ def test_resume_says_which_flags_it_ignores(
     config, _ = parse_args(["--resume", str(run / "last.pt"), "--lr", "0.5", "--epochs", "9"])
     assert config.lr == 1e-3
     assert "ignoring --epochs, --lr" in capsys.readouterr().err
+
+
+def test_an_unlabelled_colour_folder_exports_without_a_class_prior(
+    tmp_path: Path, classifier_dir: Path
+) -> None:
+    """Loose pictures (no class sub-folders): the export used to declare a `class` prior it
+    never wrote, and failed after the whole training."""
+    root = write_colour_folder(tmp_path / "colour", per_class=6, val_per_class=2)
+    for split in ("train", "val"):
+        for picture in (root / split).glob("*/*.png"):
+            picture.rename(root / split / f"{picture.parent.name}-{picture.name}")
+    artifact = tmp_path / "unlabelled.pt"
+    main(
+        [
+            *TINY, "--likelihood", "gaussian", "--epochs", "1", "--data-dir", str(root),
+            "--train-split", "train", "--val-split", "val", "--name", "unlabelled",
+            "--out-dir", str(tmp_path / "run"), "--eval-k", "2", "--class-components", "1",
+            "--classifier-dir", str(classifier_dir), "--export", str(artifact),
+        ]
+    )  # fmt: skip
+    loaded = load_artifact(artifact)
+    assert loaded.metadata.image_shape == (3, 32, 32)
+    assert set(loaded.metadata.priors) == {"fitted"}
+    assert loaded.priors.classes == {}
+    assert "labels" not in loaded.metadata.as_json()["dataset"]
+
+
+def test_bernoulli_on_colour_is_one_error_before_training(tmp_path: Path) -> None:
+    root = write_colour_folder(tmp_path / "colour", per_class=2, val_per_class=1)
+    with pytest.raises(SystemExit) as stopped:
+        main([*TINY, "--data-dir", str(root), "--train-split", "train", "--val-split", "val"])
+    assert stopped.value.code == 2
+    assert not (tmp_path / "run").exists()

@@ -139,7 +139,7 @@ def test_digit_without_class_priors_is_422(tmp_path: Path) -> None:
         wait_ready(plain)
         response = plain.get("/sample", params={"digit": 3})
     assert response.status_code == 422
-    assert "no class prior for digit 3" in response.json()["detail"]
+    assert "has no class '3'" in response.json()["detail"]
 
 
 @pytest.mark.parametrize(
