@@ -16,6 +16,11 @@ from typing import IO
 
 import httpx
 import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.remote.webdriver import WebDriver
+
+from tests.utils.browser import CHROMEDRIVER, CHROMIUM
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -116,3 +121,29 @@ def running(weights: Path, cli: bool = False, **env: str) -> Iterator[Server]:
 def server(weights_dir: Path) -> Iterator[Server]:
     with running(weights_dir) as live:
         yield live
+
+
+@pytest.fixture(scope="session")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
+    """One headless Chromium for every page test."""
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM or "/usr/bin/chromium"
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--window-size=1280,1400",
+        f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
+    ):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(
+        service=Service(CHROMEDRIVER or "/usr/bin/chromedriver"), options=options
+    )
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()

@@ -2,81 +2,25 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 
 from tests.e2e.conftest import Server, running
+from tests.utils.browser import ARTIFACTS, decoded_images, needs_browser, wait_for
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
-
-# In CI a missing browser is a failure (.ci/run installs it); elsewhere, a skip.
-pytestmark = pytest.mark.skipif(
-    not (CHROMIUM and CHROMEDRIVER) and not os.environ.get("CI"),
-    reason="needs Debian's chromium and chromium-driver",
-)
+pytestmark = needs_browser
 
 
 @pytest.fixture(scope="module")
 def page_server(weights_dir: Path) -> Iterator[Server]:
     with running(weights_dir) as live:
         yield live
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM or "/usr/bin/chromium"
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--no-first-run",
-        "--disable-sync",
-        "--disable-dev-shm-usage",
-        "--window-size=1280,1400",
-        f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
-    ):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(
-        service=Service(CHROMEDRIVER or "/usr/bin/chromedriver"), options=options
-    )
-    driver.set_page_load_timeout(30)
-    yield driver
-    driver.quit()
-
-
-def wait_for(condition: Callable[[], Any], seconds: float = 15.0) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
-
-
-def decoded_images(browser: WebDriver, selector: str) -> list[int]:
-    """naturalWidth of each <img> in `selector`: 0 means the browser could not decode it."""
-    return browser.execute_script(
-        "return [...document.querySelectorAll(arguments[0])]"
-        ".map(i => i.complete ? i.naturalWidth : 0)",
-        selector,
-    )
 
 
 @pytest.fixture
@@ -94,7 +38,7 @@ def test_sample_grid_loads_and_its_images_decode(page: WebDriver) -> None:
     wait_for(lambda: page.find_element(By.ID, "sample-seed-used").text != seed)
     summary = page.find_element(By.ID, "model-summary").text
     assert "tiny" in summary
-    assert "fitted-prior samples score Fréchet distance 27.4 (real digits: 25.8)" in summary
+    assert "fitted-prior samples score Fréchet distance 27.4 (real pictures: 25.8)" in summary
 
 
 def test_the_prior_selector_defaults_to_fitted_and_switches(page: WebDriver) -> None:

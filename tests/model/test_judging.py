@@ -21,9 +21,11 @@ def test_each_data_set_gets_its_own_cached_classifier(
     colour = read_labelled(colour_root, "train", (3, 32, 32))
     digits = classifier_for(mnist, cache, epochs=1)
     shapes = classifier_for(colour, cache, epochs=1)
-    assert digits is not None and shapes is not None
+    assert digits is not None
+    assert shapes is not None
     assert len(list(cache.glob("classifier-*.pt"))) == 2  # neither judges the other's samples
-    assert digits.head.out_features == 10 and shapes.head.out_features == 2
+    assert digits.head.out_features == 10
+    assert shapes.head.out_features == 2
 
     def no_training(*args: object, **kwargs: object) -> None:
         raise AssertionError("the cached classifier should have been reused")

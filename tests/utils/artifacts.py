@@ -114,3 +114,33 @@ def write_raw(
     files: dict[str, str | bytes] = {"metadata.json": payload, **extra_files}
     torch.jit.save(torch.jit.script(module), str(path), _extra_files=files)
     return path
+
+
+def save_tiny_colour(folder: Path, name: str = "tiny-colour") -> Path:
+    """A 3×16×16 Gaussian artifact with two named classes (`leaves`, `suns`), a light-blue
+    background and val quantiles: what the colour routes and the page need, in milliseconds."""
+    from contract.artifact import save_artifact
+
+    torch.manual_seed(0)
+    config = ModelConfig(
+        likelihood="gaussian",
+        image_shape=(3, 16, 16),
+        latent_dim=TINY_LATENT_DIM,
+        channels=4,
+        hidden=16,
+        decoder_variance="edge-floor",
+    )
+    priors = tiny_priors()
+    classes = {"leaves": priors.classes["0"], "suns": priors.classes["1"]}
+    colour_priors = Priors(TINY_LATENT_DIM, priors.fitted, classes)
+    metadata = tiny_metadata(
+        name,
+        "gaussian",
+        image_shape=[3, 16, 16],
+        background=[200, 220, 255],
+        credits=["Test pictures by the test suite"],
+        decoder_variance="edge-floor",
+        priors=prior_metadata(colour_priors),
+        score_reference={"k": 1, "split": "val", "quantiles": [float(q) for q in range(101)]},
+    )
+    return save_artifact(VAE(config).eval(), metadata, folder / f"{name}.pt", colour_priors)

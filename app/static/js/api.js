@@ -1,6 +1,9 @@
 // The page's only way to the server: the documented HTTP API, like any other client.
 
-export const state = { model: null, models: [], latentDim: 0, a: null, b: null, drawing: null };
+export const state = {
+  model: null, models: [], latentDim: 0, a: null, b: null, drawing: null,
+  colour: false, background: [255, 255, 255],
+};
 
 const errorBox = () => document.getElementById("error");
 

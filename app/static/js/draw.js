@@ -1,4 +1,6 @@
-// Draw: a canvas for a digit; encoded live, with its reconstruction and latent mean.
+// Draw: a canvas encoded live, with its reconstruction and latent mean. Grey models get white
+// ink on black; colour models a colour picker on their own background. A dropped or pasted
+// picture is fitted onto the canvas and encoded the same way.
 import { api, coalesced, state } from "./api.js";
 
 const $ = (id) => document.getElementById(id);
@@ -16,13 +18,22 @@ function drawBars(mean) {
 }
 
 let inked = false;
+let picture = false; // the canvas holds a dropped or pasted picture, not strokes
 
-// The whole canvas goes to the server, which crops the ink, fits it into MNIST's 20x20 box and
-// centres it by mass (?preprocess=mnist): the same code that reads photos and uploads.
+const paper = () => (state.colour ? `rgb(${state.background.join(",")})` : "black");
+
+// How the server reads the canvas. Grey: it crops the ink, fits it into MNIST's 20x20 box and
+// centres it by mass (?preprocess=mnist), the code that reads photos; a dropped photo of dark
+// ink on paper is inverted by ?invert=auto. Colour: the picture is fitted as it is.
+function readQuery() {
+  if (state.colour) return {};
+  return { invert: picture ? "auto" : "false", preprocess: "mnist" };
+}
+
 const encodeDrawing = coalesced(async () => {
   if (!inked) return;
   const png = await new Promise((resolve) => $("draw-canvas").toBlob(resolve, "image/png"));
-  const query = { invert: "false", preprocess: "mnist" };
+  const query = readQuery();
   const [encoded, reconstruction] = await Promise.all([
     api("/encode", { method: "POST", body: png, contentType: "image/png", query }),
     api("/reconstruct", { method: "POST", body: png, contentType: "image/png", query: { ...query, scale: 4 } }),
@@ -37,12 +48,26 @@ const encodeDrawing = coalesced(async () => {
 function clear() {
   const canvas = $("draw-canvas");
   const context = canvas.getContext("2d");
-  context.fillStyle = "black";
+  context.fillStyle = paper();
   context.fillRect(0, 0, canvas.width, canvas.height);
-  inked = false;
+  canvas.style.background = paper();
+  inked = picture = false;
   state.drawing = null;
   $("draw-bars").replaceChildren();
   $("draw-reconstruction").removeAttribute("src");
+}
+
+// A picture file (drop or paste): fitted into the canvas keeping its aspect ratio.
+async function placePicture(file) {
+  if (!file || !file.type.startsWith("image/")) return;
+  const bitmap = await createImageBitmap(file);
+  clear();
+  const canvas = $("draw-canvas");
+  const ratio = Math.min(canvas.width / bitmap.width, canvas.height / bitmap.height);
+  const [w, h] = [bitmap.width * ratio, bitmap.height * ratio];
+  canvas.getContext("2d").drawImage(bitmap, (canvas.width - w) / 2, (canvas.height - h) / 2, w, h);
+  inked = picture = true;
+  encodeDrawing();
 }
 
 export function setupDraw(onModelChange) {
@@ -62,7 +87,8 @@ export function setupDraw(onModelChange) {
   canvas.addEventListener("pointermove", (event) => {
     if (!last) return;
     const next = point(event);
-    Object.assign(context, { strokeStyle: "white", lineWidth: 22, lineCap: "round", lineJoin: "round" });
+    const ink = state.colour ? $("draw-colour").value : "white";
+    Object.assign(context, { strokeStyle: ink, lineWidth: Number($("draw-width").value), lineCap: "round", lineJoin: "round" });
     context.beginPath();
     context.moveTo(...last);
     context.lineTo(...next);
@@ -74,6 +100,18 @@ export function setupDraw(onModelChange) {
   const end = () => { if (last) { last = null; encodeDrawing(); } };
   canvas.addEventListener("pointerup", end);
   canvas.addEventListener("pointercancel", end);
+  canvas.addEventListener("dragover", (event) => event.preventDefault());
+  canvas.addEventListener("drop", (event) => {
+    event.preventDefault();
+    placePicture(event.dataTransfer?.files?.[0]).catch(() => {});
+  });
+  document.addEventListener("paste", (event) => {
+    const item = [...(event.clipboardData?.items || [])].find((i) => i.type.startsWith("image/"));
+    if (item) placePicture(item.getAsFile()).catch(() => {});
+  });
   $("draw-clear").addEventListener("click", clear);
-  onModelChange(() => clear());
+  onModelChange(() => {
+    $("draw-colour-label").hidden = !state.colour;
+    clear();
+  });
 }

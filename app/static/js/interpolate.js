@@ -30,7 +30,7 @@ export function setupInterpolate(onModelChange) {
   $("pick-b").addEventListener("click", () => newSample().then((end) => setEnd("b", end)).catch(() => {}));
   for (const which of ["a", "b"]) {
     $(`draw-to-${which}`).addEventListener("click", () => {
-      if (!state.drawing) { showError("Draw a digit first, then use it as an end."); return; }
+      if (!state.drawing) { showError("Draw something first, then use it as an end."); return; }
       setEnd(which, { latent: state.drawing, label: "your drawing" });
     });
   }

@@ -14,7 +14,7 @@ function sampleQuality(model) {
   const figures = m.priors?.[prior]?.["T=1.0"];
   if (figures) {
     return `its ${prior}-prior samples score Fréchet distance ${number(figures.frechet_distance)}` +
-      ` (real digits: ${number(m.reference?.frechet_distance_train_vs_val)})`;
+      ` (real pictures: ${number(m.reference?.frechet_distance_train_vs_val)})`;
   }
   return `sample Fréchet distance ${number(m.frechet_distance)}`;
 }
@@ -25,11 +25,14 @@ function describe(model) {
   const quality = m.bits_per_dim !== undefined
     ? `${number(m.bits_per_dim, 2)} bits per pixel`
     : `${number(m.nll)} nats per image`;
-  return `${model.description || model.name}. Trained on ${model.dataset?.size ?? "?"} digits ` +
+  const [channels, height, width] = model.image_shape || [1, 0, 0];
+  const kind = channels === 3 ? "colour" : "grey";
+  const credits = (model.credits || []).length ? ` Credits: ${model.credits.join("; ")}.` : "";
+  return `${model.description || model.name}. ${width}×${height} ${kind} pictures; trained on ${model.dataset?.size ?? "?"} ` +
     `(${model.dataset?.split ?? "?"}) for ${t.epochs ?? "?"} epochs in ${number((t.seconds ?? 0) / 60)} min ` +
-    `on ${t.device ?? "?"}. On held-out digits (${m.split ?? "?"}) it scores ${quality} ` +
+    `on ${t.device ?? "?"}. On held-out pictures (${m.split ?? "?"}) it scores ${quality} ` +
     `(importance-weighted, k=${m.k ?? "?"}); ${sampleQuality(model)}. ` +
-    `Latent size ${model.latent_dim}, ${model.likelihood} likelihood, served on ${model.device}.`;
+    `Latent size ${model.latent_dim}, ${model.likelihood} likelihood, served on ${model.device}.${credits}`;
 }
 
 const listeners = [];
@@ -40,7 +43,9 @@ async function choose(name) {
   const model = state.models.find((m) => m.name === name);
   state.model = model.name;
   state.latentDim = model.latent_dim;
-  state.classes = model.digits || [];
+  state.classes = model.labels || model.digits || [];
+  state.colour = (model.image_shape || [1])[0] === 3;
+  state.background = model.background || [255, 255, 255];
   state.a = state.b = state.drawing = null;
   const summary = document.getElementById("model-summary");
   summary.textContent = `${model.description || model.name}.`;

@@ -1,5 +1,5 @@
 // Sample: a grid of prior samples with seed, n, temperature, the prior (fitted by default) and
-// an optional digit class.
+// an optional class label, from the model's own names.
 import { api, pngImage } from "./api.js";
 
 const $ = (id) => document.getElementById(id);
@@ -9,8 +9,8 @@ async function sample(newSeed = false) {
   const body = await api("/sample", {
     query: {
       format: "json", n: $("sample-n").value, seed: $("sample-seed").value,
-      temperature: $("sample-temperature").value, digit: $("sample-digit").value,
-      prior: $("sample-digit").value ? "" : $("sample-prior").value,
+      temperature: $("sample-temperature").value, label: $("sample-label").value,
+      prior: $("sample-label").value ? "" : $("sample-prior").value,
     },
   });
   $("sample-seed-used").value = body.seed;
@@ -25,8 +25,8 @@ export function setupSample(onModelChange) {
   });
   $("sample-again").addEventListener("click", () => sample(true).catch(() => {}));
   onModelChange((model) => {
-    const digits = model.digits || [];
-    $("sample-digit").replaceChildren(new Option("any", ""), ...digits.map((d) => new Option(d, d)));
+    const labels = model.labels || model.digits || [];
+    $("sample-label").replaceChildren(new Option("any", ""), ...labels.map((l) => new Option(l, l)));
     // The model's priors, its default first: "fitted" when the artifact has one.
     const priors = model.sample_priors || ["standard"];
     $("sample-prior").replaceChildren(...priors.map((p) => new Option(p, p)));
