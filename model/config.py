@@ -100,9 +100,22 @@ class TrainConfig:
     grad_clip: float = option(
         5.0, "clip the gradient norm at this multiple of its running mean; 0: off", "X"
     )
-    spike_nats: float = option(
-        200.0, "roll back when the val ELBO falls this far below the best; 0: off", "NATS"
+    # A fall of the val ELBO is judged against the picture's size: 200 nats is a spike for a
+    # 784-value digit and noise for a 12,288-value 64×64×3 picture.
+    spike_nats: float | None = option(
+        None,
+        "roll back when the val ELBO falls this far below the best; default 0.25 nats per "
+        "pixel value (196 for 28×28 grey); 0: off",
+        "NATS",
     )
+
+    @property
+    def spike_threshold(self) -> float:
+        """`spike_nats`, or 0.25 nats per pixel value of the image shape when unset."""
+        if self.spike_nats is not None:
+            return self.spike_nats
+        channels, height, width = self.model.image_shape
+        return 0.25 * channels * height * width
     max_rollbacks: int = option(5, "most rollbacks per run", "N")
     # After training (format 2): candidate K of the fitted mixture, chosen on the val split,
     # and the components of each per-class mixture behind /sample?digit=.

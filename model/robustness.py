@@ -48,12 +48,13 @@ class GradientClipper:
 
 
 def is_spike(config: TrainConfig, val: float, state: RunState) -> bool:
-    """The val negative ELBO rose more than `spike_nats` above the best: training diverged."""
+    """The val negative ELBO rose more than the spike threshold above the best: training
+    diverged."""
     return (
-        config.spike_nats > 0
+        config.spike_threshold > 0
         and state.epoch > config.kl_warmup_epochs
         and len(state.rollbacks) < config.max_rollbacks
-        and val > state.best_val + config.spike_nats
+        and val > state.best_val + config.spike_threshold
     )
 
 

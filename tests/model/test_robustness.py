@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 import torch
 
-from model.config import TrainConfig
+from model.config import ModelConfig, TrainConfig
 from model.robustness import GradientClipper, is_spike, roll_back
 from model.run_state import Rollback, RunState
 from tests.utils.artifacts import tiny_vae
@@ -56,3 +56,14 @@ def test_a_spike_rolls_back_to_the_best_weights_at_half_the_rate() -> None:
     assert all(torch.equal(vae.state_dict()[k], v) for k, v in best.items())
     assert optimizer.param_groups[0]["lr"] == pytest.approx(5e-4)
     assert schedule.eta_min == pytest.approx(5e-5)
+
+
+def test_the_spike_threshold_follows_the_picture_size() -> None:
+    digits = TrainConfig()
+    emoji = TrainConfig(model=ModelConfig(likelihood="gaussian", image_shape=(3, 64, 64)))
+    assert digits.spike_threshold == 196.0
+    assert emoji.spike_threshold == 3072.0  # a 2,000-nat wobble is not a spike at 64×64×3
+    state = RunState(epoch=30, best_val=-20000.0)
+    assert not is_spike(emoji, -18000.0, state)
+    assert is_spike(digits, -18000.0, state)
+    assert TrainConfig(spike_nats=500.0).spike_threshold == 500.0
