@@ -34,6 +34,9 @@ ROWS: dict[str, tuple[Request, int]] = {
         8,
     ),
 }
+# The colour model's row: every server serves the colour artifact for it (bench.run).
+COLOUR_ROW = "/sample n=1 PNG colour 64x64x3, C=32"
+ROWS[COLOUR_ROW] = (Request("/sample?n=1"), 32)
 SAMPLE_ROWS = tuple(name for name in ROWS if name.startswith("/sample n=1"))
 # LitServe serves POST only.
 LIT_SAMPLE = Request("/sample", "POST", b'{"n": 1}', "application/json")

@@ -16,6 +16,7 @@ shared machine.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import statistics
@@ -26,8 +27,8 @@ from typing import Any
 
 import torch
 
-from bench.rows import LIT_SAMPLE, ROWS, SAMPLE_ROWS
-from bench.servers import REPO, WEIGHTS, Server, rss_mib, started
+from bench.rows import COLOUR_ROW, LIT_SAMPLE, ROWS, SAMPLE_ROWS
+from bench.servers import COLOUR_WEIGHTS, REPO, WEIGHTS, Server, rss_mib, started
 from bench.wrk import WrkResult, require_wrk, run_wrk
 
 
@@ -146,19 +147,50 @@ def compute_ceiling(seconds: float = 3.0) -> dict[str, float]:
         return calls / (time.perf_counter() - begun)
 
     per_image = rate(32, lambda images: [images_to_png(image[None]) for image in images])
-    return {
+    figures = {
         "images_per_s_decode_png_batch32": 32 * per_image,
         "decode64_json_per_s": rate(64, images_to_base64),
     }
+    if COLOUR_WEIGHTS.is_file():
+        colour = torch.jit.load(str(COLOUR_WEIGHTS), map_location="cpu").eval()
+        z = torch.randn(32, int(colour.encode(torch.zeros(1, 3, 64, 64))[0].shape[1]))
+        with torch.inference_mode():
+            colour.decode(z)  # warm-up
+            calls, begun = 0, time.perf_counter()
+            while time.perf_counter() - begun < seconds:
+                colour.decode(z)
+                calls += 1
+        figures["ms_per_64x64x3_decode_batch32"] = (
+            1000 * (time.perf_counter() - begun) / (32 * calls)
+        )
+    return figures
+
+
+def serving(server: Server, weights: Path) -> Server:
+    """The same server on another artifact: every setting that named WEIGHTS names `weights`."""
+    env = {k: str(weights) if v == str(WEIGHTS) else v for k, v in server.env.items()}
+    return dataclasses.replace(server, env=env)
+
+
+def passes(server: Server) -> list[tuple[Server, list[str]]]:
+    """(server on an artifact, its rows there): the MNIST rows, then the colour row on the
+    colour artifact when it is there."""
+    mnist_rows = [row for row in server.rows if row != COLOUR_ROW]
+    colour = [row for row in server.rows if row == COLOUR_ROW and COLOUR_WEIGHTS.is_file()]
+    return [(server, mnist_rows)] + ([(serving(server, COLOUR_WEIGHTS), colour)] if colour else [])
 
 
 def measure(args: argparse.Namespace, variants: list[tuple[str, dict[str, str]]]) -> dict[str, Any]:
     results: dict[tuple[str, str], list[WrkResult]] = {}
     memory: dict[str, float] = {}
     for _ in range(args.rounds):
-        for server in servers(variants, args.granian, args.baseline):
+        for server, rows in (
+            part
+            for every in servers(variants, args.granian, args.baseline)
+            for part in passes(every)
+        ):
             with started(server) as (url, pid):
-                for row in server.rows:
+                for row in rows:
                     request, connections = ROWS[row]
                     if server.name.startswith("LitServe"):
                         request = LIT_SAMPLE

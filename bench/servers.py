@@ -17,6 +17,7 @@ import httpx
 
 REPO = Path(__file__).resolve().parents[1]
 WEIGHTS = REPO / "weights" / "mnist-bernoulli.pt"
+COLOUR_WEIGHTS = REPO / "weights" / "emoji-gaussian.pt"
 
 
 def free_port() -> int:

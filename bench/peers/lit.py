@@ -7,20 +7,19 @@ LitServe serves POST only: the bench sends POST /sample with a JSON body {"n": 1
 
 from __future__ import annotations
 
-import io
 import os
 import sys
 
 import litserve as ls
 import torch
 from fastapi.responses import Response
-from PIL import Image
+
+from bench.peers.artifact import load, png
 
 
 class SampleAPI(ls.LitAPI):  # type: ignore[misc]
     def setup(self, device: str) -> None:
-        self.module = torch.jit.load(os.environ["VAE_BENCH_WEIGHTS"], map_location="cpu").eval()
-        self.latent_dim = int(self.module.encode(torch.zeros(1, 1, 28, 28))[0].shape[1])
+        self.module, _, self.latent_dim = load(os.environ["VAE_BENCH_WEIGHTS"])
 
     # Unannotated on purpose: LitServe reads the parameter's annotation to decide where the
     # request comes from, and takes the JSON body only when there is none.
@@ -38,11 +37,7 @@ class SampleAPI(ls.LitAPI):  # type: ignore[misc]
         return list(output)
 
     def encode_response(self, image: torch.Tensor) -> Response:
-        image = image if image.dim() == 3 else image[0]
-        pixels = (image[0].clamp(0, 1) * 255).round().to(torch.uint8).numpy()
-        out = io.BytesIO()
-        Image.fromarray(pixels).save(out, format="PNG")
-        return Response(out.getvalue(), media_type="image/png")
+        return Response(png(image if image.dim() == 3 else image[0]), media_type="image/png")
 
 
 def main() -> None:

@@ -17,16 +17,10 @@ from fastapi.responses import Response
 from PIL import Image
 from pydantic import BaseModel
 
-module = torch.jit.load(os.environ["VAE_BENCH_WEIGHTS"], map_location="cpu").eval()
-latent_dim = int(module.encode(torch.zeros(1, 1, 28, 28))[0].shape[1])
+from bench.peers.artifact import load, png
+
+module, (channels, height, width), latent_dim = load(os.environ["VAE_BENCH_WEIGHTS"])
 app = FastAPI()
-
-
-def png(image: torch.Tensor) -> bytes:
-    pixels = (image[0].clamp(0, 1) * 255).round().to(torch.uint8).numpy()
-    out = io.BytesIO()
-    Image.fromarray(pixels).save(out, format="PNG")
-    return out.getvalue()
 
 
 class Latents(BaseModel):
@@ -47,10 +41,10 @@ def sample(n: int = 1, seed: int | None = None) -> Response:
         return Response(png(images[0]), media_type="image/png")
     cols = int(np.ceil(np.sqrt(n)))
     rows = int(np.ceil(n / cols))
-    grid = torch.zeros(1, rows * 28, cols * 28)
+    grid = torch.zeros(channels, rows * height, cols * width)
     for index, image in enumerate(images):
         row, col = divmod(index, cols)
-        grid[:, row * 28 : (row + 1) * 28, col * 28 : (col + 1) * 28] = image
+        grid[:, row * height : (row + 1) * height, col * width : (col + 1) * width] = image
     return Response(png(grid), media_type="image/png")
 
 
@@ -64,8 +58,10 @@ def decode(body: Latents) -> dict[str, list[str]]:
 @app.post("/encode")
 async def encode(request: Request) -> dict[str, list[list[float]]]:
     data = await request.body()
-    pixels = np.asarray(Image.open(io.BytesIO(data)).convert("L").resize((28, 28)))
-    x = torch.from_numpy(pixels.astype(np.float32) / 255.0)[None, None]
+    mode = "L" if channels == 1 else "RGB"
+    pixels = np.asarray(Image.open(io.BytesIO(data)).convert(mode).resize((width, height)))
+    x = torch.from_numpy(pixels.astype(np.float32) / 255.0).reshape(height, width, channels)
+    x = x.permute(2, 0, 1)[None]
     with torch.inference_mode():
         mean, logvar = module.encode(x)
     return {"mean": mean.tolist(), "logvar": logvar.tolist()}
