@@ -72,11 +72,6 @@ class TrainConfig:
     background: str = option(
         "#ffffff", "colour that transparent pixels are composited over (colour pictures)", "RGB"
     )
-    credits: str = option(
-        "",
-        "attribution the data's licences require, stored in the metadata; ';' between several",
-        "TEXT",
-    )
     train_split: str = option("train-5k", "split to train on (file prefix)", "SPLIT")
     val_split: str = option("val-5k", "split for early stopping and figures", "SPLIT")
     limit: int | None = option(None, "train on the first N pictures only (smoke runs)", "N")
@@ -143,7 +138,11 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> TrainConfig:
-        model_raw = dict(raw.get("model", {}))
+        """A checkpoint's config; keys this code no longer has are dropped."""
+        known_model = {f.name for f in dataclasses.fields(ModelConfig)}
+        model_raw = {k: v for k, v in raw.get("model", {}).items() if k in known_model}
         if "image_shape" in model_raw:
             model_raw["image_shape"] = tuple(model_raw["image_shape"])
-        return cls(**{**raw, "model": ModelConfig(**model_raw)})
+        known = {f.name for f in dataclasses.fields(cls)} - {"model"}
+        values = {k: v for k, v in raw.items() if k in known}
+        return cls(**values, model=ModelConfig(**model_raw))

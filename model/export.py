@@ -44,6 +44,7 @@ class ExportOptions:
     command: str
     k: int = 1000
     description: str = ""
+    credits: tuple[str, ...] = ()
     device: str = "cpu"
     world_size: int = 1
     classifier_dir: Path = DEFAULT_CLASSIFIER_DIR
@@ -115,7 +116,7 @@ def run_metadata(
         "input_transform": config.model.input_transform,
         "decoder_variance": variance,
         "background": list(parse_colour(config.background)),
-        "credits": [c.strip() for c in config.credits.split(";") if c.strip()],
+        "credits": list(options.credits),
         "dataset": {
             "name": dataset,
             "split": config.train_split,

@@ -252,6 +252,7 @@ def main(argv: list[str] | None = None) -> None:
                 command=command,
                 k=args.eval_k,
                 description=args.description,
+                credits=tuple(args.credits),
                 device=str(runtime.device),
                 world_size=runtime.world_size,
                 classifier_dir=args.classifier_dir,

@@ -70,6 +70,14 @@ def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.Nam
         "--description", default="", metavar="TEXT", help="one line for the metadata"
     )
     parser.add_argument(
+        "--credits",
+        action="append",
+        default=[],
+        metavar="TEXT",
+        help="attribution the data's licences require, stored in the metadata and shown by "
+        "/models (repeatable)",
+    )
+    parser.add_argument(
         "--classifier-dir",
         type=Path,
         default=DEFAULT_CLASSIFIER_DIR,

@@ -29,6 +29,8 @@ for likelihood in "$@"; do
     # Export from the finished run: fit the priors (9 classes), evaluate on val (k=100).
     python -m model.train --resume runs/emoji-gaussian/last.pt --eval-k 100 \
       --export weights/emoji-gaussian.pt \
+      --credits "Twemoji by Twitter, Inc. and other contributors, CC-BY 4.0" \
+      --credits "Noto Emoji by Google, Apache License 2.0" \
       --description "Convolutional VAE (128-d latent), Gaussian decoder with an edge floor, trained on emoji-64 train (64x64 RGB)"
     continue
   fi

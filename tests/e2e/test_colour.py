@@ -30,6 +30,7 @@ def colour_server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-
         [sys.executable, "-m", "model.train", *TINY, "--likelihood", "gaussian",
          "--decoder-variance", "edge-floor", "--data-dir", str(data), "--train-split", "train",
          "--val-split", "val", "--epochs", "3", "--name", "colour", "--background", "#102030",
+         "--credits", "Shapes by the test, CC0", "--credits", "Second credit",
          "--out-dir", str(root / "run"), "--classifier-dir", str(root / "classifiers"),
          "--export", str(weights / "colour.pt")],
         cwd=REPO, capture_output=True, text=True, timeout=600, check=False,
@@ -52,6 +53,7 @@ def test_the_model_describes_itself_as_colour(colour_server: Server) -> None:
     assert summary["digits"] == []
     assert summary["background"] == [16, 32, 48]
     assert summary["dataset"]["labels"] == {"leaves": 24, "suns": 24}
+    assert summary["credits"] == ["Shapes by the test, CC0", "Second credit"]
     detail = httpx.get(f"{colour_server.url}/models/colour", timeout=10).json()
     assert detail["decoder_variance"] == "edge-floor"
     assert detail["format_version"] == 3
