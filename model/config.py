@@ -111,6 +111,7 @@ class TrainConfig:
             return self.spike_nats
         channels, height, width = self.model.image_shape
         return 0.25 * channels * height * width
+
     max_rollbacks: int = option(5, "most rollbacks per run", "N")
     # After training (format 2): candidate K of the fitted mixture, chosen on the val split,
     # and the components of each per-class mixture behind /sample?digit=.

@@ -229,6 +229,10 @@ def main(argv: list[str] | None = None) -> None:
     report["likelihood"] = likelihood_metrics(
         model, pixels, metadata.input_transform, args.k, args.seed
     )
+    fill = torch.tensor(background, dtype=torch.uint8) if shape[0] == 3 else None
+    report["shifted"] = shift_metrics(
+        model, pixels, metadata.input_transform, min(args.k, 100), args.seed, fill
+    )
     judge = judge_for(train, pixels, args.samples, args.classifier_dir)
     report["samples"] = sample_metrics(model, judge, artifact.priors, seed=args.seed)
     pictures = write_pictures(model, pixels, artifact.priors, args.out, args.seed)

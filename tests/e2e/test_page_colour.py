@@ -4,7 +4,6 @@ labels, a colour picker, and a dropped picture."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from selenium.webdriver.common.action_chains import ActionChains

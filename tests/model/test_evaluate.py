@@ -1,6 +1,7 @@
 """The evaluation CLI's figures and the service's /score come from the same code."""
 
 import io
+import json
 from pathlib import Path
 
 import pytest
@@ -57,4 +58,7 @@ def test_the_cli_reports_and_draws_fewer_than_32_images(
     with Image.open(out / "reconstructions.png") as grid:
         assert grid.size == (8 * 28 * 2, 4 * 28 * 2)
     assert (out / "samples-fitted.png").is_file()
-    assert (out / "report.json").is_file()
+    report = json.loads((out / "report.json").read_text())
+    assert report["shifted"]["images"] == 20
+    assert report["shifted"]["shift_px"] == 2
+    assert report["shifted"]["gap"] == report["shifted"]["shifted"] - report["shifted"]["plain"]

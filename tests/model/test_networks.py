@@ -129,3 +129,30 @@ def test_every_decoder_variance_is_a_normalised_gaussian(variance: str) -> None:
         assert torch.all(logvar == logvar[:, :1, :1, :1])  # one σ per image (or for all)
     expected = Independent(Normal(mean, torch.exp(0.5 * logvar)), 3).log_prob(x)
     torch.testing.assert_close(vae.log_likelihood(x, z), expected)
+
+
+def test_a_collapsed_variance_makes_a_2px_shift_absurd_and_the_edge_floor_bounds_it() -> None:
+    """Force every learned σ² to the floor (what happens to pixels blank in every training
+    picture), then score the decoded mean moved by 2 px. Per pixel the shift costs (Δ/σ_min)²/2,
+    thousands of nats; with the edge floor each pixel's Δ is within the local range, so it
+    costs at most 1/(2w) nats more than the unshifted mean."""
+    costs = {}
+    for variance in ("pixel", "edge-floor"):
+        torch.manual_seed(3)
+        config = ModelConfig(
+            likelihood="gaussian", image_shape=(1, 16, 16), latent_dim=4, channels=4,
+            hidden=16, decoder_variance=variance, edge_floor_weight=1 / 16,  # type: ignore[arg-type]
+        )  # fmt: skip
+        vae = VAE(config).eval()
+        last = vae.decoder.upsample[-1]
+        with torch.no_grad():
+            last.bias[1:] = -50.0  # the log-variance channel: sigmoid → 0 → the floor
+            last.weight[:, :1] *= 40  # a high-contrast mean: edges, like a real picture
+            z = torch.randn(8, 4)
+            mean = vae.decode(z)
+            moved = torch.roll(mean, shifts=2, dims=3)
+            moved[..., :2] = mean[..., :2]  # an edge-replicated shift: no wrap-around
+            costs[variance] = (vae.log_likelihood(mean, z) - vae.log_likelihood(moved, z)).max()
+    pixels = 16 * 16
+    assert float(costs["pixel"]) > 100_000.0  # measured: 0.5 to 1.3 million nats
+    assert float(costs["edge-floor"]) <= pixels * 0.5 * 16  # 1/(2w) nats per pixel at most
