@@ -3,8 +3,10 @@
     make bench                                  # the full table: every row, 2 rounds
     python -m bench.run --quick                 # 1 round, 3-second windows
     python -m bench.run --variant nolog:VAE_ACCESS_LOG=false --variant wait2:VAE_MAX_WAIT_MS=2
+    python -m bench.run --only colour           # the rows whose name contains "colour"
 
-All servers serve the same artifact (weights/mnist-bernoulli.pt) on loopback, one at a time,
+All servers serve the same artifact (weights/mnist-bernoulli.pt; for the colour row
+weights/emoji-gaussian.pt) on loopback, one at a time,
 and wrk drives them (`bench.wrk`). Peers: a bare FastAPI endpoint returning a fixed PNG (the
 HTTP ceiling), a naive FastAPI app (decode and PNG in the thread pool), and LitServe with one
 worker, with and without its batching. Each row's ratio compares ours with the best peer (the
@@ -189,6 +191,9 @@ def measure(args: argparse.Namespace, variants: list[tuple[str, dict[str, str]]]
             for every in servers(variants, args.granian, args.baseline)
             for part in passes(every)
         ):
+            rows = [row for row in rows if not args.only or args.only in row]
+            if not rows:
+                continue
             with started(server) as (url, pid):
                 for row in rows:
                     request, connections = ROWS[row]
@@ -295,6 +300,9 @@ def main() -> None:
         help="also run the vae-serve of another checkout (git worktree add DIR COMMIT)",
     )
     parser.add_argument("--json", type=Path, help="also write the rows here")
+    parser.add_argument(
+        "--only", metavar="TEXT", help="measure only the rows whose name contains TEXT"
+    )
     args = parser.parse_args()
     if args.quick:
         args.rounds, args.seconds = 1, 3.0
