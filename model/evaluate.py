@@ -1,6 +1,10 @@
 """Evaluate a VAE (eager or an exported artifact): negative ELBO, IWAE NLL, bits/dim, samples.
 
 vae-evaluate weights/mnist-bernoulli.pt --data-dir path/to/mnist --k 1000 --out runs/eval
+
+With --store-reference PATH it also writes a copy of the artifact (format 3) that holds the
+quantiles of the NLLs it measured, so /score can report percentiles for an artifact exported
+before format 3.
 """
 
 from __future__ import annotations
@@ -218,6 +222,12 @@ def main(argv: list[str] | None = None) -> None:
         metavar="DIR",
         help="report.json and pictures go here (default: %(default)s)",
     )
+    parser.add_argument(
+        "--store-reference",
+        type=Path,
+        metavar="PATH",
+        help="write the artifact here with the measured NLL quantiles (format 3), for /score",
+    )
     args = parser.parse_args(argv)
     artifact = load_artifact(args.artifact)
     model, metadata = artifact.module, artifact.metadata
@@ -226,9 +236,21 @@ def main(argv: list[str] | None = None) -> None:
     train = read_labelled(args.data_dir, args.train_split, shape, background)
     started = time.monotonic()
     report: dict[str, Any] = {"artifact": str(args.artifact), "split": args.split}
-    report["likelihood"] = likelihood_metrics(
-        model, pixels, metadata.input_transform, args.k, args.seed
+    nll, neg_elbo = score_all(model, pixels, metadata.input_transform, args.k, args.seed)
+    report["likelihood"] = summarise_scores(
+        nll, neg_elbo, metadata.input_transform, args.k, pixels[0].numel()
     )
+    if args.store_reference is not None:
+        from contract.artifact import save_artifact
+
+        stored = metadata.as_json()
+        stored["score_reference"] = {
+            "k": args.k,
+            "split": args.split,
+            "quantiles": score_quantiles(nll),
+        }
+        save_artifact(model, stored, args.store_reference, artifact.priors)
+        report["stored_reference"] = str(args.store_reference)
     fill = torch.tensor(background, dtype=torch.uint8) if shape[0] == 3 else None
     report["shifted"] = shift_metrics(
         model, pixels, metadata.input_transform, min(args.k, 100), args.seed, fill

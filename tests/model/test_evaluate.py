@@ -62,3 +62,23 @@ def test_the_cli_reports_and_draws_fewer_than_32_images(
     assert report["shifted"]["images"] == 20
     assert report["shifted"]["shift_px"] == 2
     assert report["shifted"]["gap"] == report["shifted"]["shifted"] - report["shifted"]["plain"]
+
+
+def test_store_reference_adds_val_quantiles_to_an_older_artifact(
+    weights_dir: Path, mnist_dir: Path, classifier_dir: Path, tmp_path: Path
+) -> None:
+    from model.evaluate import main
+
+    upgraded = tmp_path / "tiny-v3.pt"
+    assert load_artifact(weights_dir / "tiny.pt").metadata.score_reference is None
+    main(
+        [str(weights_dir / "tiny.pt"), "--data-dir", str(mnist_dir), "--limit", "40",
+         "--k", "2", "--samples", "50", "--classifier-dir", str(classifier_dir),
+         "--out", str(tmp_path / "eval"), "--store-reference", str(upgraded)]
+    )  # fmt: skip
+    artifact = load_artifact(upgraded)
+    assert artifact.metadata.format_version == 3
+    reference = artifact.metadata.score_reference
+    assert reference is not None
+    assert (reference.k, reference.split, len(reference.quantiles)) == (2, "val-5k", 101)
+    assert artifact.priors.names == load_artifact(weights_dir / "tiny.pt").priors.names
