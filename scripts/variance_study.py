@@ -36,7 +36,10 @@ def main() -> None:
     )
     parser.add_argument("--k", type=int, default=1, help="importance samples (1: -ELBO)")
     parser.add_argument("--out", default="runs/variance-study.json")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads; 0: torch's")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     rows = []
     for variant in args.variants.split(","):
         spec, _, shift = variant.partition("@")
@@ -66,8 +69,9 @@ def main() -> None:
         stop(runtime)
         minutes = (time.monotonic() - started) / 60
         val, _ = load_split(args.data_dir, args.val_split, config.model.image_shape)
+        # The val split is sorted by label: every 5th picture gives 1,000 of all classes.
         with torch.no_grad():
-            figures = shift_metrics(vae, val, "dequantize", args.k, seed=0)
+            figures = shift_metrics(vae, val[::5], "dequantize", args.k, seed=0)
         row = {"variant": variant, "minutes": round(minutes, 1), **figures}
         rows.append(row)
         print(json.dumps(row), flush=True)
