@@ -77,9 +77,10 @@ def main() -> None:
         print(json.dumps(row), flush=True)
     with open(args.out, "w") as handle:
         json.dump({"config": dataclasses.asdict(config), "rows": rows}, handle, indent=2)
-    print(f"| variant | val | val shifted 2 px | gap |\n|---|---|---|---|")
+    print("| variant | val | val shifted 2 px | gap |\n|---|---|---|---|")
     for row in rows:
-        print(f"| {row['variant']} | {row['plain']:.2f} | {row['shifted']:.2f} | {row['gap']:+.2f} |")
+        plain, moved, gap = row["plain"], row["shifted"], row["gap"]
+        print(f"| {row['variant']} | {plain:.2f} | {moved:.2f} | {gap:+.2f} |")
 
 
 if __name__ == "__main__":
