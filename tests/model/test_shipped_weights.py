@@ -63,7 +63,7 @@ def test_shipped_artifact_metadata_priors_and_shapes(name: str) -> None:
     assert "class_latents" not in metadata
     if expected["format"] >= 3:
         assert len(metadata["score_reference"]["quantiles"]) == 101
-        assert metadata["decoder_variance"] == "edge-floor"
+        assert metadata["decoder_variance"] in ("pixel", "edge-floor")
         assert sorted(dataset["labels"]) == expected["classes"]
     latent_dim = metadata["latent_dim"]
     shape = tuple(expected["shape"])
