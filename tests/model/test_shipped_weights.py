@@ -22,11 +22,12 @@ SHIPPED: dict[str, dict[str, Any]] = {
     },
     "mnist-gaussian": {
         "format": 3, "shape": [1, 28, 28], "dataset": ("mnist", "train-5k", 5000),
-        "split": "val-5k", "k": 100, "images": 5000, "classes": DIGITS,
+        "split": "val-5k", "k": 100, "images": 5000, "classes": DIGITS, "variance": "pixel",
     },
     "emoji-gaussian": {
         "format": 3, "shape": [3, 64, 64], "dataset": ("emoji-64", "train", 6102),
         "split": "val", "k": 100, "images": 796, "classes": EMOJI_CLASSES,
+        "variance": "edge-floor",
     },
 }  # fmt: skip
 
@@ -63,7 +64,7 @@ def test_shipped_artifact_metadata_priors_and_shapes(name: str) -> None:
     assert "class_latents" not in metadata
     if expected["format"] >= 3:
         assert len(metadata["score_reference"]["quantiles"]) == 101
-        assert metadata["decoder_variance"] in ("pixel", "edge-floor")
+        assert metadata["decoder_variance"] == expected["variance"]
         assert sorted(dataset["labels"]) == expected["classes"]
     latent_dim = metadata["latent_dim"]
     shape = tuple(expected["shape"])
