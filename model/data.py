@@ -21,6 +21,8 @@ from PIL import Image, UnidentifiedImageError
 from contract.images import DEFAULT_BACKGROUND, has_colour, image_to_pixels
 from model.progress import progress
 
+# The size of grey pictures of many sizes when no --image-size is given: MNIST's.
+GREY_DEFAULT_SIDE = 28
 # Labels of images that are not in a class sub-folder.
 NO_LABEL = -1
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"})
@@ -121,8 +123,9 @@ def survey_shape(
     """The image shape a run trains on: the flags where given, else the data's own.
 
     IDX files give their stored size and one channel. A folder gives its pictures' common size
-    (an error names the sizes when they differ and no size is given) and 3 channels when any
-    picture can hold colour. Read from the files' headers only: no picture is decoded.
+    and 3 channels when any picture can hold colour. When the sizes differ and no size is
+    given, grey pictures are fitted into 28×28 (MNIST-style) and colour ones are an error that
+    names the sizes. Read from the files' headers only: no picture is decoded.
     """
     folder = Path(data_dir) / split
     if not folder.is_dir():
@@ -138,17 +141,22 @@ def survey_shape(
                     colour = colour or has_colour(image)
             except (UnidentifiedImageError, OSError) as error:
                 raise ValueError(f"{path}: not an image Pillow can read ({error})") from None
+    channels = channels or (3 if colour else 1)
     if size:
         height, width = parse_size(size)
     elif len(found) == 1:
         height, width = next(iter(found))
+    elif channels == 1:
+        # Grey pictures of many sizes (scans, photos of drawings) get MNIST-style
+        # preprocessing, which crops the ink and fits it into MNIST's 28×28.
+        height, width = GREY_DEFAULT_SIDE, GREY_DEFAULT_SIDE
     else:
         shown = ", ".join(f"{w}x{h}" for h, w in sorted(found)[:5])
         raise ValueError(
-            f"{folder}: pictures of {len(found)} sizes ({shown}, ...); choose one with "
+            f"{folder}: colour pictures of {len(found)} sizes ({shown}, ...); choose one with "
             "--image-size N or HxW, and each picture is fitted to it"
         )
-    return channels or (3 if colour else 1), height, width
+    return channels, height, width
 
 
 def parse_size(text: str) -> tuple[int, int]:

@@ -128,6 +128,8 @@ def test_pictures_of_several_sizes_need_a_size(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="--image-size"):
         survey_shape(tmp_path / "mixed", "train")
     assert survey_shape(tmp_path / "mixed", "train", size="48x40") == (3, 48, 40)
+    # Grey pictures of many sizes are fitted into MNIST's 28×28, as before.
+    assert survey_shape(tmp_path / "mixed", "train", channels=1) == (1, 28, 28)
 
 
 def test_a_grey_palette_is_not_colour(tmp_path: Path) -> None:
