@@ -20,6 +20,10 @@ from contract.errors import ArtifactError
 
 logger = logging.getLogger("app.registry")
 
+# The shipped default: the grey digits the page and the README start with, whatever other
+# models (emoji-gaussian sorts first) sit beside it.
+SHIPPED_DEFAULT = "mnist-bernoulli"
+
 
 class Readiness(enum.Enum):
     STARTING = "starting"
@@ -64,7 +68,9 @@ class ModelRegistry:
                 device,
                 time.monotonic() - started,
             )
-        default = self.settings.default_model or sorted(self.models)[0]
+        default = self.settings.default_model or (
+            SHIPPED_DEFAULT if SHIPPED_DEFAULT in self.models else sorted(self.models)[0]
+        )
         if default not in self.models:
             raise StartupError(
                 f"VAE_DEFAULT_MODEL={default!r} is not among the loaded models "

@@ -17,7 +17,9 @@ class Settings(BaseSettings):
 
     weights: Path = Field(Path("weights"), description="artifact file, or folder of *.pt artifacts")
     default_model: str | None = Field(
-        None, description="model used without ?model=; default: first by name"
+        None,
+        description="model used without ?model=; default: mnist-bernoulli when it is loaded, "
+        "else the first by name",
     )
     device: str = Field("auto", description="auto (CUDA when available), cpu, cuda or cuda:N")
     host: str = "127.0.0.1"
