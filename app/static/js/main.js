@@ -28,7 +28,7 @@ function describe(model) {
   const [channels, height, width] = model.image_shape || [1, 0, 0];
   const kind = channels === 3 ? "colour" : "grey";
   const credits = (model.credits || []).length ? ` Credits: ${model.credits.join("; ")}.` : "";
-  return `${model.description || model.name}. ${width}×${height} ${kind} pictures; trained on ${model.dataset?.size ?? "?"} ` +
+  return `${model.description || model.name}. ${width}×${height} ${kind} pictures; trained on ${model.dataset?.size ?? "?"} pictures ` +
     `(${model.dataset?.split ?? "?"}) for ${t.epochs ?? "?"} epochs in ${number((t.seconds ?? 0) / 60)} min ` +
     `on ${t.device ?? "?"}. On held-out pictures (${m.split ?? "?"}) it scores ${quality} ` +
     `(importance-weighted, k=${m.k ?? "?"}); ${sampleQuality(model)}. ` +
