@@ -21,13 +21,13 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from app.artifacts import LoadedModel
 from app.codecs import decode_base64, image_to_tensor
 from app.deps import JsonBody, ServedDep, output_dependencies
 from app.errors import InvalidInput
 from app.latent_math import interpolate
 from app.openapi import BODY_ERRORS, QUERY_ERRORS, image_response, json_response
 from app.rendering import Output
+from app.sampling import choose_prior
 from app.schemas import (
     MAX_SEED,
     MAX_TEMPERATURE,
@@ -43,7 +43,6 @@ from app.schemas import (
     request_bodies,
 )
 from app.settings import Settings
-from contract.priors import Prior as PriorDistribution
 
 SEED_HEADERS = ("X-Seed", "X-Prior")
 
@@ -58,40 +57,10 @@ def _latent_batch(vectors: list[list[float]], latent_dim: int) -> torch.Tensor:
     return torch.tensor(vectors, dtype=torch.float32)  # [N,D]
 
 
-def _choose_prior(model: LoadedModel, request: SampleRequest) -> tuple[PriorDistribution, str]:
-    """The prior the request names (422 when the model has none by that name), and its name."""
-    priors = model.priors
-    if request.digit is not None and request.label is not None:
-        raise InvalidInput("give label= or digit=, not both (digit=3 is label=3)")
-    label = str(request.digit) if request.digit is not None else request.label
-    if label is not None:
-        asked = "digit=" if request.digit is not None else "label="
-        if request.prior == Prior.standard:
-            raise InvalidInput(
-                f"{asked} samples from the per-class fitted mixtures; leave prior unset "
-                "or use prior=fitted"
-            )
-        mixture = priors.classes.get(label)
-        if mixture is None:
-            choices = ", ".join(model.labels)
-            raise InvalidInput(
-                f"model {model.name!r} has no class {label!r}; "
-                + (f"its labels are: {choices}" if choices else "it has no labelled classes")
-            )
-        return mixture, "class"
-    name = str(request.prior) if request.prior is not None else priors.names[0]
-    try:
-        return priors.get(name), name
-    except KeyError:
-        raise InvalidInput(
-            f"model {model.name!r} has no {name!r} prior; choose one of: {', '.join(priors.names)}"
-        ) from None
-
-
 async def _sample(served: ServedDep, request: SampleRequest, output: Output) -> Response:
     model = served.model
     seed = request.seed if request.seed is not None else secrets.randbelow(2**31)
-    prior, prior_name = _choose_prior(model, request)
+    prior, prior_name = choose_prior(model, request)
     output.check_budget(request.n, model.image_shape)
     drawn: list[torch.Tensor] = []
 
