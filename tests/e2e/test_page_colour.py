@@ -20,6 +20,8 @@ pytestmark = needs_browser
 # In the browser: does the first <img> under the selector hold a pixel whose R, G, B differ?
 HAS_COLOUR = """
 const image = document.querySelector(arguments[0]);
+// A reconstruction may be swapped for a newer one while this runs: not decoded yet is "no".
+if (!image || !image.complete || !image.naturalWidth) return false;
 const canvas = document.createElement("canvas");
 canvas.width = image.naturalWidth; canvas.height = image.naturalHeight;
 const context = canvas.getContext("2d");
@@ -48,7 +50,7 @@ def colour_page(browser: WebDriver, colour_page_server: Server) -> WebDriver:
 
 
 def test_samples_are_colour_tiles(colour_page: WebDriver) -> None:
-    assert colour_page.execute_script(HAS_COLOUR, "#sample-grid img")
+    assert wait_for(lambda: colour_page.execute_script(HAS_COLOUR, "#sample-grid img"))
     summary = colour_page.find_element(By.ID, "model-summary").text
     assert "16×16 colour pictures" in summary
     assert "Test pictures by the test suite" in summary
@@ -77,7 +79,7 @@ def test_drawing_in_colour_gives_a_colour_reconstruction(colour_page: WebDriver)
         strokes = strokes.move_by_offset(2, 20)
     strokes.release().perform()
     assert wait_for(lambda: decoded_images(colour_page, "#draw-reconstruction") == [64])
-    assert colour_page.execute_script(HAS_COLOUR, "#draw-reconstruction")
+    assert wait_for(lambda: colour_page.execute_script(HAS_COLOUR, "#draw-reconstruction"))
     assert len(colour_page.find_elements(By.CSS_SELECTOR, "#draw-bars div")) == 4
 
 
@@ -101,7 +103,7 @@ def test_a_dropped_picture_is_encoded(colour_page: WebDriver) -> None:
 
 def test_interpolate_and_explore_work_in_colour(colour_page: WebDriver) -> None:
     assert wait_for(lambda: decoded_images(colour_page, "#strip img") == [16] * 8)
-    assert colour_page.execute_script(HAS_COLOUR, "#strip img")
+    assert wait_for(lambda: colour_page.execute_script(HAS_COLOUR, "#strip img"))
     pad = colour_page.find_element(By.ID, "pad")
     colour_page.execute_script("arguments[0].focus()", pad)
     pad.send_keys(Keys.ARROW_RIGHT)
