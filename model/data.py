@@ -241,6 +241,25 @@ def read_labelled(
     return LabelledSplit(pixels, labels, class_names(data_dir, split))
 
 
+def shift_fill(
+    shape: tuple[int, int, int], background: tuple[int, int, int]
+) -> torch.Tensor | None:
+    """What fills the gap a shift uncovers: the background [C] for colour pictures, None
+    (black, MNIST's background) for grey ones."""
+    return torch.tensor(background, dtype=torch.uint8) if shape[0] == 3 else None
+
+
+def pad_with(pixels: torch.Tensor, amount: int, fill: torch.Tensor | None) -> torch.Tensor:
+    """Pad [N,C,H,W] by `amount` px on every side with `fill` ([C]; black when None)."""
+    _, channels, height, width = pixels.shape
+    padded = torch.nn.functional.pad(pixels, (amount,) * 4)  # [N,C,H+2a,W+2a]
+    if fill is None or not bool(fill.any()):
+        return padded
+    border = torch.ones_like(padded[:1, :1], dtype=torch.bool)  # [1,1,H+2a,W+2a]
+    border[..., amount : amount + height, amount : amount + width] = False
+    return torch.where(border, fill.to(padded.dtype).view(1, channels, 1, 1), padded)
+
+
 def random_shift(
     pixels: torch.Tensor,
     max_shift: int,
@@ -251,12 +270,8 @@ def random_shift(
     border takes `fill` ([C], the background; black when None)."""
     if max_shift <= 0:
         return pixels
-    n, channels, height, width = pixels.shape
-    padded = torch.nn.functional.pad(pixels, (max_shift,) * 4)  # [N,C,H+2s,W+2s]
-    if fill is not None and bool(fill.any()):
-        border = torch.ones_like(padded[:1, :1], dtype=torch.bool)  # [1,1,H+2s,W+2s]
-        border[..., max_shift : max_shift + height, max_shift : max_shift + width] = False
-        padded = torch.where(border, fill.to(padded.dtype).view(1, channels, 1, 1), padded)
+    n, _, height, width = pixels.shape
+    padded = pad_with(pixels, max_shift, fill)  # [N,C,H+2s,W+2s]
     offsets = torch.randint(0, 2 * max_shift + 1, (n, 2), generator=generator)
     rows = offsets[:, 0, None] + torch.arange(height)  # [N,H]
     cols = offsets[:, 1, None] + torch.arange(width)  # [N,W]

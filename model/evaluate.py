@@ -22,7 +22,7 @@ from torch import Tensor
 from contract.bounds import Scorable, bits_per_dim, score_images
 from contract.priors import Prior, Priors
 from contract.transforms import to_unit
-from model.data import read_labelled
+from model.data import pad_with, read_labelled, shift_fill
 from model.images import save_grid
 from model.judging import SampleJudge, add_judging_arguments, decode_all, judge_for
 from model.progress import progress
@@ -92,12 +92,8 @@ def shifted(pixels: Tensor, shift: int = 2, fill: Tensor | None = None) -> Tenso
     The gap takes `fill` ([C], the background; black when None). A robust likelihood scores
     these about as well as the originals: the same pictures, two pixels off.
     """
-    n, channels, height, width = pixels.shape
-    padded = torch.nn.functional.pad(pixels, (shift,) * 4)  # [N,C,H+2s,W+2s]
-    if fill is not None and bool(fill.any()):
-        border = torch.ones_like(padded[:1, :1], dtype=torch.bool)
-        border[..., shift : shift + height, shift : shift + width] = False
-        padded = torch.where(border, fill.to(padded.dtype).view(1, channels, 1, 1), padded)
+    _, _, height, width = pixels.shape
+    padded = pad_with(pixels, shift, fill)  # [N,C,H+2s,W+2s]
     moved = torch.empty_like(pixels)
     # (row, col) of the window's corner: moving the picture right means reading from the left.
     corners = ((shift, 0), (0, shift), (shift, 2 * shift), (2 * shift, shift))
@@ -252,9 +248,13 @@ def main(argv: list[str] | None = None) -> None:
         }
         save_artifact(model, stored, args.store_reference, artifact.priors)
         report["stored_reference"] = str(args.store_reference)
-    fill = torch.tensor(background, dtype=torch.uint8) if shape[0] == 3 else None
     report["shifted"] = shift_metrics(
-        model, pixels, metadata.input_transform, min(args.k, 100), args.seed, fill
+        model,
+        pixels,
+        metadata.input_transform,
+        min(args.k, 100),
+        args.seed,
+        shift_fill(shape, background),
     )
     judge = judge_for(train, pixels, args.samples, args.classifier_dir)
     report["samples"] = sample_metrics(model, judge, artifact.priors, seed=args.seed)

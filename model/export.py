@@ -20,7 +20,7 @@ from contract.artifact import save_artifact
 from contract.images import parse_colour
 from contract.priors import Priors
 from model.config import TrainConfig
-from model.data import LabelledSplit, read_labelled
+from model.data import LabelledSplit, read_labelled, shift_fill
 from model.evaluate import (
     sample_metrics,
     score_all,
@@ -74,7 +74,7 @@ def evaluate_run(
 ) -> tuple[dict[str, Any], list[float]]:
     """The val figures of the metadata, and the quantiles of the val NLLs for /score."""
     transform = config.model.input_transform
-    fill = torch.tensor(parse_colour(config.background), dtype=torch.uint8)
+    fill = shift_fill(config.model.image_shape, parse_colour(config.background))
     with torch.no_grad():
         nll, neg_elbo = score_all(vae, val.pixels, transform, k, seed=config.seed)
         metrics: dict[str, Any] = {
@@ -86,7 +86,7 @@ def evaluate_run(
                 transform,
                 k=min(k, 100),
                 seed=config.seed,
-                fill=fill if val.pixels.shape[1] == 3 else None,
+                fill=fill,
             ),
             "reconstruction": judge.reconstruction_figures(vae, val),
             **sample_metrics(vae, judge, priors, seed=config.seed),

@@ -23,7 +23,7 @@ from contract.images import parse_colour
 from contract.transforms import apply_transform, encoder_input
 from model import distributed
 from model.config import TrainConfig
-from model.data import load_split, random_shift, survey_shape
+from model.data import load_split, random_shift, shift_fill, survey_shape
 from model.distributed import Runtime
 from model.networks import GAUSSIAN_LOGVAR_MIN, VAE, stage_plan
 from model.progress import progress
@@ -136,7 +136,7 @@ def train(
         best_optimizer = checkpoint.get("best_optimizer", optimizer.state_dict())
 
     transform = config.model.input_transform
-    fill = torch.tensor(background if shape[0] == 3 else (0,), dtype=torch.uint8)
+    fill = shift_fill(shape, background)
 
     def augment(pixels: Tensor, generator: torch.Generator) -> Tensor:
         """Shift (the gap filled with the background) and flip, as the flags say: [B,C,H,W]."""
