@@ -68,6 +68,20 @@ def stage_plan(image_shape: tuple[int, int, int]) -> int:
     return stages
 
 
+def check_supported(config: ModelConfig) -> None:
+    """Raise UnsupportedShape (or ValueError for an unknown likelihood) before any network is
+    built or any training starts: the shape (`stage_plan`), and Bernoulli for grey only."""
+    if config.likelihood not in ("bernoulli", "gaussian"):
+        raise ValueError(f"unknown likelihood {config.likelihood!r}")
+    stage_plan(config.image_shape)
+    channels, height, width = config.image_shape
+    if config.likelihood == "bernoulli" and channels != 1:
+        raise UnsupportedShape(
+            f"the bernoulli likelihood is for grey pictures (C = 1), not {channels}×{height}×"
+            f"{width}: use --likelihood gaussian, or --image-channels 1"
+        )
+
+
 def stage_widths(config: ModelConfig) -> list[int]:
     """Conv widths of the stages, finest first: channels, 2·channels, … capped at max_width."""
     stages = stage_plan(config.image_shape)
@@ -174,13 +188,7 @@ class VAE(nn.Module):
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
-        if config.likelihood not in ("bernoulli", "gaussian"):
-            raise ValueError(f"unknown likelihood {config.likelihood!r}")
-        if config.likelihood == "bernoulli" and config.image_shape[0] != 1:
-            raise UnsupportedShape(
-                f"the bernoulli likelihood is for grey pictures (C = 1), not C = "
-                f"{config.image_shape[0]}; use --likelihood gaussian for colour"
-            )
+        check_supported(config)
         self.likelihood: str = config.likelihood
         self.image_channels: int = config.image_shape[0]
         self.latent_dim: int = config.latent_dim

@@ -25,7 +25,7 @@ from model import distributed
 from model.config import TrainConfig
 from model.data import load_split, random_shift, shift_fill, survey_shape
 from model.distributed import Runtime
-from model.networks import GAUSSIAN_LOGVAR_MIN, VAE, stage_plan
+from model.networks import GAUSSIAN_LOGVAR_MIN, VAE, check_supported
 from model.progress import progress
 from model.robustness import GradientClipper, is_spike, roll_back
 from model.run_state import Rollback, RunState
@@ -95,13 +95,9 @@ def with_data_shape(config: TrainConfig) -> TrainConfig:
         config.data_dir, config.train_split, config.image_size, config.image_channels
     )
     parse_colour(config.background)
-    stage_plan(shape)
-    if config.model.likelihood == "bernoulli" and shape[0] != 1:
-        raise ValueError(
-            f"the bernoulli likelihood is for grey pictures (C = 1); the data is {shape[0]}×"
-            f"{shape[1]}×{shape[2]}: use --likelihood gaussian, or --image-channels 1"
-        )
-    return dataclasses.replace(config, model=dataclasses.replace(config.model, image_shape=shape))
+    model = dataclasses.replace(config.model, image_shape=shape)
+    check_supported(model)
+    return dataclasses.replace(config, model=model)
 
 
 def train(
