@@ -110,6 +110,13 @@ def servers(
             peer=False,
             rows=SAMPLE_ROWS,
         ),
+        Server(
+            "minimal batched server",
+            uvicorn("bench.peers.minimal:app"),
+            weights,
+            peer=False,
+            rows=SAMPLE_ROWS,
+        ),
         Server("naive FastAPI", uvicorn("bench.peers.naive:app"), weights, rows=tuple(ROWS)),
         Server(
             "LitServe",
