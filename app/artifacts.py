@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from contract.artifact import load_artifact as load_contract_artifact
+from contract.artifact import load_artifact
 from contract.errors import ArtifactError
-from contract.metadata import ArtifactMetadata
+from contract.metadata import IDENTITY_FIELDS, ArtifactMetadata
 from contract.priors import Priors
 
 _DIGITS = frozenset(str(digit) for digit in range(10))
@@ -85,40 +85,30 @@ class LoadedModel:
 
     def summary(self) -> dict[str, Any]:
         """The few fields a client needs to choose and call a model: one item of GET /models."""
-        metadata = self.metadata
+        identity = self.metadata.model_dump(
+            mode="json", include=set(IDENTITY_FIELDS), exclude_none=True
+        )
         return {
-            "name": metadata.name,
-            "description": metadata.description,
-            "format_version": metadata.format_version,
-            "image_shape": list(metadata.image_shape),
-            "latent_dim": metadata.latent_dim,
-            "likelihood": metadata.likelihood,
-            "input_transform": metadata.input_transform,
-            "dataset": metadata.dataset.model_dump(mode="json", exclude_none=True),
-            "background": list(metadata.background),
-            "credits": metadata.credits,
+            **identity,
             **self.served(),
         }
 
 
-def _file_digest(path: Path) -> str:
-    with path.open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
-
-
-def load_artifact(
+def load_served_model(
     path: Path, device: torch.device, expected_sha256: str | None = None
 ) -> LoadedModel:
-    """Check the digest, then load, validate and probe one artifact; raises ArtifactError."""
+    """Read the file once, check the digest of those bytes, then load, validate and probe
+    exactly them; raises ArtifactError."""
     if not path.is_file():
         raise ArtifactError(f"{path}: no such file")
-    digest = _file_digest(path)
+    data = path.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
     if expected_sha256 is not None and digest != expected_sha256.lower():
         raise ArtifactError(
             f"{path}: sha256 {digest} does not match the expected "
             f"{expected_sha256} (VAE_EXPECTED_SHA256)"
         )
-    artifact = load_contract_artifact(path, map_location=device)
+    artifact = load_artifact(path, map_location=device, data=data)
     return LoadedModel(
         path=path,
         module=artifact.module,
@@ -126,7 +116,7 @@ def load_artifact(
         priors=artifact.priors,
         device=device,
         sha256=digest,
-        size_bytes=path.stat().st_size,
+        size_bytes=len(data),
     )
 
 

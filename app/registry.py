@@ -10,7 +10,7 @@ import time
 
 import torch
 
-from app.artifacts import LoadedModel, StartupError, find_artifacts, load_artifact
+from app.artifacts import LoadedModel, StartupError, find_artifacts, load_served_model
 from app.errors import NotReady, UnknownModel
 from app.metrics import Metrics
 from app.settings import Settings
@@ -29,9 +29,10 @@ class Readiness(enum.Enum):
     STARTING = "starting"
     READY = "ready"
     STOPPING = "stopping"
+    FAILED = "failed"  # the warm-up failed: /livez answers 503, so the pod is restarted
 
 
-def resolve_device(requested: str) -> torch.device:
+def serving_device(requested: str) -> torch.device:
     """VAE_DEVICE → a torch.device (contract.devices), as a StartupError naming the setting."""
     try:
         return contract_devices.resolve_device(requested)
@@ -51,10 +52,10 @@ class ModelRegistry:
 
     def load(self) -> None:
         """Load and validate every artifact; the first problem stops startup."""
-        device = resolve_device(self.settings.device)
+        device = serving_device(self.settings.device)
         for path in find_artifacts(self.settings.weights):
             started = time.monotonic()
-            model = load_artifact(path, device, self.settings.expected_sha256.get(path.name))
+            model = load_served_model(path, device, self.settings.expected_sha256.get(path.name))
             if model.name in self.models:
                 raise ArtifactError(
                     f"{path}: model name {model.name!r} is already used by "
@@ -98,12 +99,18 @@ class ModelRegistry:
         return max(1, (os.cpu_count() or 1) // self.settings.workers)
 
     def warm_up(self) -> None:
-        """Run each model once at the largest batch we allow, so first requests are not slow."""
-        for model in self.models.values():
-            with torch.inference_mode():
-                z = torch.zeros((self.settings.max_n, model.latent_dim), device=model.device)
-                images = model.module.decode(z)
-                model.module.encode(images)
+        """Run each model once at the largest batch we allow, so first requests are not slow.
+        A failure is logged and marks the server FAILED (not ready, not live)."""
+        try:
+            for model in self.models.values():
+                with torch.inference_mode():
+                    z = torch.zeros((self.settings.max_n, model.latent_dim), device=model.device)
+                    images = model.module.decode(z)
+                    model.module.encode(images)
+        except Exception:
+            logger.exception("warm-up failed: vae-serve cannot serve; /livez now answers 503")
+            self.readiness = Readiness.FAILED
+            raise
         # Everything allocated so far (torch, the models, the app) lives for the whole process.
         # Frozen, it is out of the cyclic collector's reach: without this, collections over a
         # torch-sized heap pause the event loop for tens of milliseconds under load.

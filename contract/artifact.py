@@ -91,10 +91,10 @@ def save_artifact(
     return target
 
 
-def _check_archive(path: Path) -> None:
+def _check_archive(path: Path, data: bytes) -> None:
     """Refuse a file before torch reads it unless it is a TorchScript zip of ours."""
     try:
-        with zipfile.ZipFile(path) as archive:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
             names = archive.namelist()
     except (zipfile.BadZipFile, OSError):
         raise ArtifactError(
@@ -163,15 +163,21 @@ def _probe(path: Path, module: torch.jit.ScriptModule, metadata: ArtifactMetadat
             raise ArtifactError(f"{path}: {method} returned {got}, the contract says {shape}")
 
 
-def load_artifact(path: str | Path, map_location: str | torch.device = "cpu") -> Artifact:
-    """Load one artifact and check it against the contract; raises ArtifactError."""
+def load_artifact(
+    path: str | Path, map_location: str | torch.device = "cpu", data: bytes | None = None
+) -> Artifact:
+    """Load one artifact and check it against the contract; raises ArtifactError. `data`: the
+    file's bytes, when the caller has read them already (to check their digest): then exactly
+    those bytes are loaded, not the file read a second time."""
     source = Path(path)
-    if not source.is_file():
-        raise ArtifactError(f"{source}: no such file")
-    _check_archive(source)
+    if data is None:
+        if not source.is_file():
+            raise ArtifactError(f"{source}: no such file")
+        data = source.read_bytes()
+    _check_archive(source, data)
     extra: dict[str, Any] = {METADATA_FILE: "", PRIORS_FILE: ""}
     try:
-        module = torch.jit.load(str(source), map_location=map_location, _extra_files=extra)
+        module = torch.jit.load(io.BytesIO(data), map_location=map_location, _extra_files=extra)
     except Exception as error:  # torch raises several types for a corrupt archive
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise ArtifactError(f"{source}: not a readable TorchScript artifact ({reason})") from None

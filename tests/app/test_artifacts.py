@@ -6,14 +6,14 @@ from pathlib import Path
 import pytest
 import torch
 
-from app.artifacts import find_artifacts, load_artifact
+from app.artifacts import find_artifacts, load_served_model
 from contract.errors import ArtifactError
 
 CPU = torch.device("cpu")
 
 
 def test_a_good_artifact_loads_with_its_digest_and_priors(tiny_artifact: Path) -> None:
-    model = load_artifact(tiny_artifact, CPU)
+    model = load_served_model(tiny_artifact, CPU)
     assert model.name == "tiny"
     assert model.latent_dim == 4
     assert model.image_shape == (1, 28, 28)
@@ -27,7 +27,7 @@ def test_a_good_artifact_loads_with_its_digest_and_priors(tiny_artifact: Path) -
 
 def test_a_digest_that_differs_is_refused_before_loading(tiny_artifact: Path) -> None:
     with pytest.raises(ArtifactError, match="tiny.pt: sha256 .* does not match"):
-        load_artifact(tiny_artifact, CPU, expected_sha256="0" * 64)
+        load_served_model(tiny_artifact, CPU, expected_sha256="0" * 64)
 
 
 def test_an_empty_folder_names_its_path_and_the_setting(tmp_path: Path) -> None:

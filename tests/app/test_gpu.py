@@ -5,26 +5,26 @@ from pathlib import Path
 import pytest
 import torch
 
-from app.artifacts import StartupError, load_artifact
-from app.registry import resolve_device
+from app.artifacts import StartupError, load_served_model
+from app.registry import serving_device
 
 
 def test_explicit_cuda_without_a_gpu_fails_clearly() -> None:
     if torch.cuda.is_available():
         pytest.skip("this machine has a GPU")
     with pytest.raises(StartupError, match="no CUDA GPU is available"):
-        resolve_device("cuda")
+        serving_device("cuda")
 
 
 def test_auto_picks_the_cpu_without_a_gpu() -> None:
     expected = "cuda" if torch.cuda.is_available() else "cpu"
-    assert resolve_device("auto").type == expected
+    assert serving_device("auto").type == expected
 
 
 @pytest.mark.gpu
 def test_model_lands_on_cuda_and_matches_cpu(tiny_artifact: Path) -> None:
-    on_gpu = load_artifact(tiny_artifact, torch.device("cuda"))
-    on_cpu = load_artifact(tiny_artifact, torch.device("cpu"))
+    on_gpu = load_served_model(tiny_artifact, torch.device("cuda"))
+    on_cpu = load_served_model(tiny_artifact, torch.device("cpu"))
     assert next(on_gpu.module.parameters()).is_cuda
     z = torch.randn(16, on_cpu.latent_dim)
     x = torch.rand(16, 1, 28, 28)
