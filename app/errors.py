@@ -1,6 +1,7 @@
 """Errors the service raises on purpose, and the one place that turns exceptions into HTTP.
 
     ServiceError                 status  meaning
+    ├── BadRequest               400     a body that is not valid JSON
     ├── BadImage                 400     the bytes are not an image Pillow can read
     ├── Unauthorized             401     VAE_API_KEY is set and the request lacks it
     ├── UnknownModel             404     ?model= names no loaded model
@@ -18,10 +19,13 @@ Anything else is a bug: it is logged with its traceback and answered as a bare 5
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.routing import Match
@@ -36,6 +40,10 @@ class ServiceError(Exception):
         super().__init__(detail)
         self.detail = detail
         self.headers = headers or {}
+
+
+class BadRequest(ServiceError):
+    status_code = 400
 
 
 class BadImage(ServiceError):
@@ -78,13 +86,43 @@ class RequestTimeout(ServiceError):
     status_code = 504
 
 
-def _validation_message(error: RequestValidationError) -> str:
+def validation_message(errors: Sequence[Any], prefix: tuple[str, ...] = ()) -> str:
     """Pydantic's error list as one readable sentence per problem: 'query.n: ...'."""
     parts = []
-    for item in error.errors():
-        where = ".".join(str(p) for p in item.get("loc", ()))
+    for item in errors:
+        where = ".".join(str(p) for p in (*prefix, *item.get("loc", ())))
         parts.append(f"{where}: {item.get('msg', 'invalid')}")
     return "; ".join(parts) or "invalid request"
+
+
+def _declared_query(request: Request) -> list[str]:
+    """The query parameters the matched route takes (its query model's fields)."""
+    route = request.scope.get("route")
+    names: set[str] = set()
+    for param in getattr(getattr(route, "dependant", None), "query_params", []):
+        annotation = param.field_info.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            names |= {f.alias or name for name, f in annotation.model_fields.items()}
+        else:
+            names.add(param.alias)
+    return sorted(names)
+
+
+def _unknown_query_message(request: Request, error: RequestValidationError) -> str | None:
+    """'unknown query parameter(s) sed; /sample takes ...' when that is the whole problem."""
+    items = error.errors()
+    unknown = [
+        str(item["loc"][-1])
+        for item in items
+        if item.get("type") == "extra_forbidden" and item.get("loc", ("",))[0] == "query"
+    ]
+    if not unknown or len(unknown) != len(items):
+        return None
+    path = getattr(request.scope.get("route"), "path", request.url.path)
+    return (
+        f"unknown query parameter(s) {', '.join(sorted(unknown))}; "
+        f"{path} takes {', '.join(_declared_query(request)) or 'none'}"
+    )
 
 
 _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
@@ -111,8 +149,9 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"detail": error.detail}, error.status_code, headers=error.headers)
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(_: Request, error: RequestValidationError) -> JSONResponse:
-        return JSONResponse({"detail": _validation_message(error)}, 422)
+    async def validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
+        detail = _unknown_query_message(request, error) or validation_message(error.errors())
+        return JSONResponse({"detail": detail}, 422)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:

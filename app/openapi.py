@@ -3,6 +3,8 @@
 Routes declare their own limits, response types and headers (see app.routes). What only the
 running server knows is filled in here, once, when the schema is first asked for:
 - the latent length D of the loaded models, on every latent vector (and in the examples);
+- the limits of this server's settings (app.limits), on the parameters and body fields they
+  bound, and the JSON bodies the routes read themselves (app.bodies);
 - the headers every response carries (X-Request-ID, X-Process-Time);
 - the server's one error shape, {"detail": "..."}, in place of FastAPI's HTTPValidationError,
   which this server never sends.
@@ -10,13 +12,17 @@ running server knows is filled in here, once, when the schema is first asked for
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from app.bodies import BODY_COMPONENTS
 from app.inputs import image_body_schemas
+from app.limits import schema_limit
+from app.queries import UNDOCUMENTED
 from app.registry import ModelRegistry
 from app.rendering import PNG_MEDIA_TYPES
 from app.schemas import LATENT_VECTOR, ErrorResponse
@@ -125,6 +131,37 @@ def _latent_lengths(schema: dict[str, Any], registry: ModelRegistry) -> None:
         ]
 
 
+def _settings_limits(schema: dict[str, Any], registry: ModelRegistry) -> None:
+    """The settings' limits on query parameters and body fields, from app.limits' table; the
+    undocumented parameters left out."""
+    settings = registry.settings
+    for path in schema.get("paths", {}).values():
+        for operation in path.values():
+            if "parameters" in operation:
+                operation["parameters"] = [
+                    p for p in operation["parameters"] if not p["schema"].get(UNDOCUMENTED)
+                ]
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") != "query":
+                    continue
+                found = schema_limit("query", parameter["name"], settings)
+                if found is not None:
+                    keyword, value = found
+                    parameter["schema"][keyword] = value
+                    default = parameter["schema"].get("default")
+                    if isinstance(default, int) and default > value:
+                        parameter["schema"]["default"] = value
+    for name, component in schema.get("components", {}).get("schemas", {}).items():
+        for field, declared in component.get("properties", {}).items():
+            found = schema_limit(name, field, settings)
+            if found is not None:
+                keyword, value = found
+                declared[keyword] = value
+                default = declared.get("default")
+                if isinstance(default, int) and default > value:
+                    declared["default"] = value
+
+
 def _one_error_shape(schema: dict[str, Any]) -> None:
     """Point FastAPI's automatic 422s at ErrorResponse and drop the shapes never sent."""
     for node in _nodes(schema.get("paths", {})):
@@ -157,6 +194,8 @@ def install_truthful_openapi(app: FastAPI, registry: ModelRegistry) -> None:
         )
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         components.update(image_body_schemas(registry.settings.max_images))
+        components.update(copy.deepcopy(BODY_COMPONENTS))
+        _settings_limits(schema, registry)
         _latent_lengths(schema, registry)
         _one_error_shape(schema)
         _common_headers(schema)

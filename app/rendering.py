@@ -33,9 +33,9 @@ class Output:
     media_type: str = PNG_MEDIA_TYPES[0]
     max_values: int | None = None  # VAE_MAX_OUTPUT_VALUES
 
-    def check_budget(self, images: int, shape: tuple[int, int, int]) -> None:
-        """422 before any model work when `images` pictures of `shape`, scaled, would exceed the
-        output budget: a large answer holds the inference thread while it is encoded."""
+    def check_budget(self, images: int, shape: tuple[int, int, int]) -> int:
+        """The answer's size in values (`images` pictures of `shape`, scaled); 422 before any
+        model work when that is over the output budget."""
         channels, height, width = shape
         values = images * channels * height * width * self.scale**2
         if self.max_values is not None and values > self.max_values:
@@ -44,6 +44,7 @@ class Output:
                 f"{width * self.scale} = {values:,} values; the limit is {self.max_values:,} "
                 "(VAE_MAX_OUTPUT_VALUES): ask for fewer images or a smaller scale"
             )
+        return values
 
     def encoder(self, strip: bool = False) -> Callable[[Tensor], Encoded]:
         """images [N,C,H,W] → one PNG (a grid, or one row for `strip`), or N base64 PNGs."""

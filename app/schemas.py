@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import copy
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic.fields import FieldInfo
+from pydantic_core import PydanticUndefined
 
-from contract.metadata import ArtifactMetadata, DatasetInfo
+from contract.metadata import IDENTITY_FIELDS, ArtifactMetadata
 
 # A latent component beyond ±1000 prior standard deviations means nothing, and bounding it keeps
 # every value finite in float32 through slerp and decoding.
@@ -79,7 +81,7 @@ class DecodeOneRequest(BaseModel):
     latents: Latent = Field(description="one latent vector [D]")
 
 
-def _decode_kind(value: object) -> str:
+def decode_kind(value: object) -> str:
     """`one` for a flat `[D]`, else `batch`: each shape is its own object schema, so generated
     clients get two plain types rather than an ambiguous union of two arrays."""
     latents = value.get("latents") if isinstance(value, dict) else None
@@ -114,7 +116,7 @@ class InterpolateFromImages(BaseModel):
     method: Method = Method.slerp
 
 
-def _interpolate_kind(value: object) -> str:
+def interpolate_kind(value: object) -> str:
     """Which request this is: the one with `images`, else the one with `latents`."""
     return "images" if isinstance(value, dict) and "images" in value else "latents"
 
@@ -173,19 +175,18 @@ class ServedFields(BaseModel):
     size_bytes: int
 
 
-class ModelIdentity(BaseModel):
-    """What a model is, in a few fields."""
+def _required(name: str) -> tuple[Any, FieldInfo]:
+    """The metadata's field `name`, required: a summary always carries it."""
+    declared = copy.copy(ArtifactMetadata.model_fields[name])
+    declared.default, declared.default_factory = PydanticUndefined, None
+    return declared.annotation, declared
 
-    name: str
-    description: str
-    format_version: int
-    image_shape: tuple[int, int, int] = Field(description="channels, height, width")
-    latent_dim: int = Field(description="D: the length of every latent vector")
-    likelihood: str
-    input_transform: str
-    dataset: DatasetInfo
-    background: tuple[int, int, int] = Field(description="what transparent pixels become (RGB)")
-    credits: list[str] = Field(description="attribution the training data's licences require")
+
+ModelIdentity: type[BaseModel] = create_model(  # type: ignore[call-overload]
+    "ModelIdentity",
+    __doc__="What a model is, in a few fields.",
+    **{name: _required(name) for name in IDENTITY_FIELDS},
+)
 
 
 class ModelSummary(ServedFields, ModelIdentity):
@@ -203,56 +204,3 @@ class ModelList(BaseModel):
 
 class Health(BaseModel):
     status: str
-
-
-@dataclass(frozen=True)
-class RequestBodies:
-    """The JSON request bodies with this server's limits in their fields: one declaration that
-    both validates requests and documents the limits in /openapi.json."""
-
-    sample: type[SampleRequest]
-    decode: Any  # the tagged unions of the request's two shapes
-    interpolate: Any
-
-
-def request_bodies(max_n: int, max_latents: int, max_steps: int) -> RequestBodies:
-    def bounded(base: type[BaseModel], **fields: Any) -> Any:
-        return create_model(base.__name__, __base__=base, __doc__=base.__doc__, **fields)
-
-    steps = (
-        int,
-        Field(
-            min(8, max_steps),
-            ge=2,
-            le=max_steps,
-            description="images in the strip, both ends included (at most VAE_MAX_STEPS)",
-        ),
-    )
-    return RequestBodies(
-        sample=bounded(
-            SampleRequest, n=(int, Field(1, ge=1, le=max_n, description="number of samples"))
-        ),
-        decode=Annotated[
-            Annotated[
-                bounded(
-                    DecodeRequest,
-                    latents=(
-                        list[Latent],
-                        Field(
-                            min_length=1,
-                            max_length=max_latents,
-                            description="latent vectors [[D], ...] (at most VAE_MAX_LATENTS)",
-                        ),
-                    ),
-                ),
-                Tag("batch"),
-            ]
-            | Annotated[DecodeOneRequest, Tag("one")],
-            Discriminator(_decode_kind),
-        ],
-        interpolate=Annotated[
-            Annotated[bounded(InterpolateFromLatents, steps=steps), Tag("latents")]
-            | Annotated[bounded(InterpolateFromImages, steps=steps), Tag("images")],
-            Discriminator(_interpolate_kind),
-        ],
-    )

@@ -54,6 +54,21 @@ class PriorInfo(BaseModel):
     labels: list[str] | None = Field(None, description="the classes, for the `class` prior")
 
 
+# What a model is, in a few fields (GET /models lists these of each model's metadata).
+IDENTITY_FIELDS = (
+    "name",
+    "description",
+    "format_version",
+    "image_shape",
+    "latent_dim",
+    "likelihood",
+    "input_transform",
+    "dataset",
+    "background",
+    "credits",
+)
+
+
 class ArtifactMetadata(BaseModel):
     """Everything the service learns about a model besides its methods (docs/artifact.md)."""
 
@@ -62,8 +77,10 @@ class ArtifactMetadata(BaseModel):
     format_version: int
     name: Annotated[str, Field(min_length=1, max_length=200)]
     description: str
-    image_shape: tuple[PositiveInt, PositiveInt, PositiveInt]
-    latent_dim: PositiveInt
+    image_shape: tuple[PositiveInt, PositiveInt, PositiveInt] = Field(
+        description="channels, height, width"
+    )
+    latent_dim: PositiveInt = Field(description="D: the length of every latent vector")
     likelihood: str
     input_transform: Transform
     dataset: DatasetInfo
@@ -76,9 +93,13 @@ class ArtifactMetadata(BaseModel):
     # Format 2: what priors.pt holds, by prior name ("fitted", "class").
     priors: dict[str, PriorInfo] = Field(default_factory=dict)
     # Format 3: what transparent pixels of an upload are composited over (colour models).
-    background: tuple[Level, Level, Level] = WHITE
+    background: tuple[Level, Level, Level] = Field(
+        WHITE, description="what transparent pixels become (RGB)"
+    )
     # Format 3: attribution the data's licences require, shown by /models and the README.
-    credits: list[str] = Field(default_factory=list)
+    credits: list[str] = Field(
+        default_factory=list, description="attribution the training data's licences require"
+    )
     # Format 3, Gaussian likelihood: pixel, image, shared or edge-floor (docs/artifact.md).
     decoder_variance: str | None = None
     score_reference: ScoreReference | None = None

@@ -1,40 +1,46 @@
 """Routes that take images in: /encode, /reconstruct (and /reconstruct.json), /score.
 
-Built from the settings, like app.routes.generate, so that each limit is declared once.
+Like app.routes.generate: one query model per route, the settings' limits from app.limits.
 """
 
-# No `from __future__ import annotations`: see app.routes.generate.
-import secrets
+from __future__ import annotations
+
 from typing import Annotated
 
 import torch
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from app.codecs import image_to_tensor
-from app.deps import InvertQuery, PreprocessQuery, ServedDep, output_dependencies
+from app.deps import Served, served
 from app.errors import InvalidInput
 from app.inputs import IMAGE_REQUEST_BODY, read_images
+from app.limits import enforce
 from app.openapi import IMAGE_ERRORS, image_response, json_response
+from app.queries import (
+    EncodeQuery,
+    ImageOptions,
+    ReconstructJsonQuery,
+    ReconstructPngQuery,
+    ScoreQuery,
+)
 from app.rendering import Output
-from app.schemas import MAX_SEED, EncodeResponse, ImagesResponse, ScoreResponse
-from app.settings import Settings
-from contract.bounds import bits_per_dim, score_images
-from contract.images import Invert, Preprocess, preprocess_choices
+from app.sampling import fresh_seed
+from app.schemas import EncodeResponse, ImagesResponse, ScoreResponse
+from contract.bounds import bits_per_dim, reparameterize, score_images
+from contract.images import Invert, preprocess_choices
 
-SeedQuery = Annotated[int | None, Query(ge=0, le=MAX_SEED, description="seed for sampling")]
+router = APIRouter(tags=["analyse"], responses=IMAGE_ERRORS)
 
 
-async def _image_batch(
-    request: Request,
-    served: ServedDep,
-    settings: Settings,
-    invert: Invert,
-    preprocess: Preprocess | None,
-) -> torch.Tensor:
-    """The request's images as one batch [N,C,H,W] in [0, 1], decoded off the event loop."""
-    model = served.model
+async def _image_batch(request: Request, options: ImageOptions) -> tuple[Served, torch.Tensor]:
+    """The model, and the request's images read as the query says: one batch [N,C,H,W] in
+    [0, 1], decoded off the event loop."""
+    target = served(request, options.model)
+    model, settings = target.model, target.settings
+    enforce(options, settings, "query")
+    invert, preprocess = options.invert, options.preprocess
     shape, background = model.image_shape, model.background
     choices = preprocess_choices(shape[0])
     if preprocess is not None and preprocess not in choices:
@@ -45,7 +51,7 @@ async def _image_batch(
     if shape[0] == 3 and invert != Invert.auto:
         raise InvalidInput(f"invert= is for grey models; model {model.name!r} takes auto only")
     raw = await read_images(request, settings)
-    return await run_in_threadpool(
+    images = await run_in_threadpool(
         lambda: torch.stack(
             [
                 image_to_tensor(
@@ -55,114 +61,102 @@ async def _image_batch(
             ]
         )
     )
+    return target, images
 
 
-def build_router(settings: Settings) -> APIRouter:
-    """The analyse routes, with this server's limits in their declarations."""
-    router = APIRouter(tags=["analyse"], responses=IMAGE_ERRORS)
-    body = IMAGE_REQUEST_BODY
-    outputs = output_dependencies(settings)
+@router.post(
+    "/encode",
+    operation_id="encode",
+    summary="Encode images to the posterior mean and log-variance",
+    response_model=EncodeResponse,
+    responses=json_response("X-Seed"),
+    openapi_extra=IMAGE_REQUEST_BODY,
+)
+async def encode(request: Request, query: Annotated[EncodeQuery, Query()]) -> JSONResponse:
+    """q(z|x) = N(mean, exp(logvar)) per image; with ?seed= also a sample z from it (and
+    the X-Seed header)."""
+    target, x = await _image_batch(request, query)
+    model = target.model
+    mean, logvar = await target.worker.run(model, "encode", x)
+    body = EncodeResponse(model=model.name, mean=mean.tolist(), logvar=logvar.tolist())
+    headers = {}
+    if query.seed is not None:
+        noise = torch.randn(mean.shape, generator=torch.Generator().manual_seed(query.seed))
+        body.z = reparameterize(mean, logvar, noise).tolist()
+        headers["X-Seed"] = str(query.seed)
+    return JSONResponse(body.model_dump(exclude_none=True), headers=headers)
 
-    async def image_batch(
-        request: Request,
-        served: ServedDep,
-        invert: InvertQuery = Invert.auto,
-        preprocess: PreprocessQuery = None,
-    ) -> torch.Tensor:
-        """The request's images, read as the query says: [N,C,H,W] in [0, 1]."""
-        return await _image_batch(request, served, settings, invert, preprocess)
 
-    Images = Annotated[torch.Tensor, Depends(image_batch)]
+async def _reconstruct(request: Request, query: ImageOptions, output: Output) -> Response:
+    target, x = await _image_batch(request, query)
+    model = target.model
+    values = output.check_budget(len(x), model.image_shape)
+    encoded = await target.worker.run(model, "forward", x, output.encoder(), answer_values=values)
+    return output.respond(encoded, lambda images: {"model": model.name, "images": images})
 
-    @router.post(
-        "/encode",
-        operation_id="encode",
-        summary="Encode images to the posterior mean and log-variance",
-        response_model=EncodeResponse,
-        responses=json_response("X-Seed"),
-        openapi_extra=body,
+
+def _output(request: Request, query: ReconstructPngQuery | ReconstructJsonQuery) -> Output:
+    max_values = request.app.state.settings.max_output_values
+    return query.output(request.headers.get("accept"), max_values)
+
+
+@router.post(
+    "/reconstruct",
+    operation_id="reconstructPng",
+    summary="Reconstruct images through the posterior mean: a PNG (a grid for several)",
+    description="decode(mean(x)) for each image.",
+    response_class=Response,
+    responses=image_response(),
+    openapi_extra=IMAGE_REQUEST_BODY,
+)
+async def reconstruct_png(
+    request: Request, query: Annotated[ReconstructPngQuery, Query()]
+) -> Response:
+    return await _reconstruct(request, query, _output(request, query))
+
+
+@router.post(
+    "/reconstruct.json",
+    operation_id="reconstructJson",
+    summary="Reconstruct images through the posterior mean: JSON {model, images}",
+    description="decode(mean(x)) for each image.",
+    response_model=ImagesResponse,
+    responses=json_response(),
+    openapi_extra=IMAGE_REQUEST_BODY,
+)
+async def reconstruct_json(
+    request: Request, query: Annotated[ReconstructJsonQuery, Query()]
+) -> Response:
+    return await _reconstruct(request, query, _output(request, query))
+
+
+@router.post(
+    "/score",
+    operation_id="score",
+    summary="Negative ELBO and importance-weighted NLL of images",
+    response_model=ScoreResponse,
+    responses=json_response("X-Seed"),
+    openapi_extra=IMAGE_REQUEST_BODY,
+)
+async def score(request: Request, query: Annotated[ScoreQuery, Query()]) -> JSONResponse:
+    """How typical is this image? Lower is more typical; an outlier score. Nats per image."""
+    target, x = await _image_batch(request, query)
+    model, k = target.model, query.k
+    used_seed = query.seed if query.seed is not None else fresh_seed()
+    generator = torch.Generator().manual_seed(used_seed)
+    nll, neg_elbo = await target.worker.call(
+        model,
+        lambda: score_images(model.module, x.to(model.device), model.input_transform, k, generator),
     )
-    async def encode(served: ServedDep, x: Images, seed: SeedQuery = None) -> JSONResponse:
-        """q(z|x) = N(mean, exp(logvar)) per image; with ?seed= also a sample z from it (and
-        the X-Seed header)."""
-        model = served.model
-        mean, logvar = await served.worker.run(model, "encode", x)
-        body = EncodeResponse(model=model.name, mean=mean.tolist(), logvar=logvar.tolist())
-        headers = {}
-        if seed is not None:
-            noise = torch.randn(mean.shape, generator=torch.Generator().manual_seed(seed))
-            body.z = (mean + torch.exp(0.5 * logvar) * noise).tolist()
-            headers["X-Seed"] = str(seed)
-        return JSONResponse(body.model_dump(exclude_none=True), headers=headers)
-
-    for suffix, output_of, as_png in (("", outputs.png, True), (".json", outputs.json, False)):
-
-        async def reconstruct(
-            served: ServedDep,
-            x: Images,
-            output: Annotated[Output, Depends(output_of)],  # noqa: B023 - bound per iteration
-        ) -> Response:
-            """decode(mean(x)) for each image."""
-            model = served.model
-            output.check_budget(len(x), model.image_shape)
-            encoded = await served.worker.run(model, "forward", x, output.encoder())
-            return output.respond(encoded, lambda images: {"model": model.name, "images": images})
-
-        router.add_api_route(
-            f"/reconstruct{suffix}",
-            reconstruct,
-            methods=["POST"],
-            operation_id="reconstructPng" if as_png else "reconstructJson",
-            summary="Reconstruct images through the posterior mean: "
-            + ("a PNG (a grid for several)" if as_png else "JSON {model, images}"),
-            response_model=None if as_png else ImagesResponse,
-            response_class=Response if as_png else JSONResponse,
-            responses=image_response() if as_png else json_response(),
-            openapi_extra=body,
-        )
-
-    @router.post(
-        "/score",
-        operation_id="score",
-        summary="Negative ELBO and importance-weighted NLL of images",
-        response_model=ScoreResponse,
-        responses=json_response("X-Seed"),
-        openapi_extra=body,
+    pixels = model.image_shape[0] * model.image_shape[1] * model.image_shape[2]
+    bpd = bits_per_dim(nll, pixels).tolist() if model.input_transform == "dequantize" else None
+    body = ScoreResponse(
+        model=model.name,
+        k=k,
+        seed=used_seed,
+        neg_elbo=neg_elbo.tolist(),
+        nll=nll.tolist(),
+        bits_per_dim=bpd,
+        percentile=model.percentile(nll.tolist()),
     )
-    async def score_route(
-        served: ServedDep,
-        x: Images,
-        k: Annotated[
-            int,
-            Query(
-                ge=1,
-                le=settings.max_score_k,
-                description="importance samples (at most VAE_MAX_SCORE_K)",
-            ),
-        ] = min(100, settings.max_score_k),
-        seed: SeedQuery = None,
-    ) -> JSONResponse:
-        """How typical is this image? Lower is more typical; an outlier score. Nats per image."""
-        model = served.model
-        used_seed = seed if seed is not None else secrets.randbelow(2**31)
-        generator = torch.Generator().manual_seed(used_seed)
-        nll, neg_elbo = await served.worker.call(
-            model,
-            lambda: score_images(
-                model.module, x.to(model.device), model.input_transform, k, generator
-            ),
-        )
-        pixels = model.image_shape[0] * model.image_shape[1] * model.image_shape[2]
-        bpd = bits_per_dim(nll, pixels).tolist() if model.input_transform == "dequantize" else None
-        body = ScoreResponse(
-            model=model.name,
-            k=k,
-            seed=used_seed,
-            neg_elbo=neg_elbo.tolist(),
-            nll=nll.tolist(),
-            bits_per_dim=bpd,
-            percentile=model.percentile(nll.tolist()),
-        )
-        return JSONResponse(body.model_dump(), headers={"X-Seed": str(used_seed)})
-
-    return router
+    return JSONResponse(body.model_dump(), headers={"X-Seed": str(used_seed)})

@@ -2,49 +2,53 @@
 
 Each image route exists twice, so that every documented operation has one response type:
 `/sample` answers a PNG (what curl and <img> want), `/sample.json` answers JSON with the seed,
-latents and base64 PNGs (what a typed client wants). The routes are built from the settings,
-so each limit (VAE_MAX_N, ...) is declared once, in the parameter or body field it bounds,
-and FastAPI both enforces and documents it.
+latents and base64 PNGs (what a typed client wants). Each pair is two decorated handlers over
+one function. The limits from the settings (VAE_MAX_N, ...) are checked by app.limits and
+documented from the same table by app.openapi.
 """
 
-# No `from __future__ import annotations`: the handlers are made inside build_router, and
-# FastAPI must see their annotations as objects, not as names it cannot resolve.
-import inspect
-import secrets
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Annotated, Any, TypeVar
+from __future__ import annotations
+
+from typing import Annotated
 
 import torch
-from fastapi import APIRouter, Body, Depends, Query
-from fastapi.responses import JSONResponse, Response
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
+from app.bodies import DECODE_BODY, INTERPOLATE_BODY, SAMPLE_BODY, read_json, request_body
 from app.codecs import decode_base64, image_to_tensor
-from app.deps import JsonBody, ServedDep, output_dependencies
+from app.deps import Served, served
 from app.errors import InvalidInput
 from app.latent_math import interpolate
+from app.limits import enforce
 from app.openapi import BODY_ERRORS, QUERY_ERRORS, image_response, json_response
+from app.queries import JsonOptions, PngOptions, SampleJsonQuery, SamplePngQuery
 from app.rendering import Output
-from app.sampling import choose_prior
+from app.sampling import PriorRows, choose_prior, fresh_seed
 from app.schemas import (
-    MAX_SEED,
-    MAX_TEMPERATURE,
     DecodeOneRequest,
     DecodeRequest,
     ImagesResponse,
     InterpolateFromImages,
     InterpolateFromLatents,
     InterpolateResponse,
-    Prior,
     SampleRequest,
     SampleResponse,
-    request_bodies,
 )
-from app.settings import Settings
 
+router = APIRouter(tags=["generate"])
 SEED_HEADERS = ("X-Seed", "X-Prior")
+SAMPLE_TEXT = (
+    "Same seed, same device → the same bytes. The seed used is echoed in X-Seed, the prior "
+    "in X-Prior."
+)
+DECODE_TEXT = "D is the model's latent_dim (GET /models)."
+INTERPOLATE_TEXT = (
+    "A strip of `steps` images from a to b, linear or slerp (White 2016); give either "
+    "`latents` or `images`, two of them."
+)
 
 
 def _latent_batch(vectors: list[list[float]], latent_dim: int) -> torch.Tensor:
@@ -57,48 +61,43 @@ def _latent_batch(vectors: list[list[float]], latent_dim: int) -> torch.Tensor:
     return torch.tensor(vectors, dtype=torch.float32)  # [N,D]
 
 
-async def _sample(served: ServedDep, request: SampleRequest, output: Output) -> Response:
+async def _sample(served: Served, request: SampleRequest, output: Output) -> Response:
     model = served.model
-    seed = request.seed if request.seed is not None else secrets.randbelow(2**31)
+    seed = request.seed if request.seed is not None else fresh_seed()
     prior, prior_name = choose_prior(model, request)
-    output.check_budget(request.n, model.image_shape)
-    drawn: list[torch.Tensor] = []
-
-    def draw() -> torch.Tensor:
-        """z [n,D], drawn in the inference thread from a generator seeded by the request."""
-        z = prior.sample(request.n, torch.Generator().manual_seed(seed), request.temperature)
-        drawn.append(z)
-        return z
-
-    encoded = await served.worker.run(model, "decode", draw, output.encoder(), size=request.n)
+    values = output.check_budget(request.n, model.image_shape)
+    # z is drawn in the inference thread, from a generator seeded by the request.
+    rows = PriorRows(prior=prior, n=request.n, seed=seed, temperature=request.temperature)
+    encoded = await served.worker.run(model, "decode", rows, output.encoder(), answer_values=values)
     return output.respond(
         encoded,
-        lambda images: SampleResponse(
-            model=model.name, seed=seed, prior=prior_name, latents=drawn[0].tolist(), images=images
-        ).model_dump(),
+        lambda images: {  # SampleResponse
+            "model": model.name,
+            "images": images,
+            "seed": seed,
+            "prior": prior_name,
+            "latents": rows.latents.tolist() if rows.latents is not None else [],
+        },
         headers={"X-Seed": str(seed), "X-Prior": prior_name},
     )
 
 
 async def _decode(
-    served: ServedDep, body: DecodeRequest | DecodeOneRequest, output: Output
+    served: Served, body: DecodeRequest | DecodeOneRequest, output: Output
 ) -> Response:
     model = served.model
     vectors = body.latents if isinstance(body, DecodeRequest) else [body.latents]
     z = _latent_batch(vectors, model.latent_dim)
-    output.check_budget(len(z), model.image_shape)
-    encoded = await served.worker.run(model, "decode", z, output.encoder())
+    values = output.check_budget(len(z), model.image_shape)
+    encoded = await served.worker.run(model, "decode", z, output.encoder(), answer_values=values)
     return output.respond(encoded, lambda images: {"model": model.name, "images": images})
 
 
 async def _interpolate(
-    served: ServedDep,
-    body: InterpolateFromLatents | InterpolateFromImages,
-    output: Output,
-    settings: Settings,
+    served: Served, body: InterpolateFromLatents | InterpolateFromImages, output: Output
 ) -> Response:
     model = served.model
-    output.check_budget(body.steps, model.image_shape)
+    values = output.check_budget(body.steps, model.image_shape)
     if isinstance(body, InterpolateFromLatents):
         endpoints = _latent_batch(body.latents, model.latent_dim)
     else:
@@ -108,7 +107,7 @@ async def _interpolate(
                     image_to_tensor(
                         decode_base64(text),
                         model.image_shape,
-                        settings.max_image_pixels,
+                        served.settings.max_image_pixels,
                         background=model.background,
                     )
                     for text in body.images
@@ -117,171 +116,140 @@ async def _interpolate(
         )
         endpoints, _ = await served.worker.run(model, "encode", pictures)
     path = interpolate(endpoints[0], endpoints[1], body.steps, str(body.method))  # [S,D]
-    encoded = await served.worker.run(model, "decode", path, output.encoder(strip=True))
+    encoded = await served.worker.run(
+        model, "decode", path, output.encoder(strip=True), answer_values=values
+    )
     return output.respond(
         encoded,
-        lambda images: InterpolateResponse(
-            model=model.name, latents=path.tolist(), images=images
-        ).model_dump(),
+        lambda images: {"model": model.name, "images": images, "latents": path.tolist()},
     )
 
 
-Endpoint = TypeVar("Endpoint", bound=Callable[..., Awaitable[Response]])
+def _prepare(request: Request, options: JsonOptions, *bodies: BaseModel) -> tuple[Served, Output]:
+    """The model and the answer's form a request asks for, its limits checked."""
+    target = served(request, options.model)
+    settings = target.settings
+    enforce(options, settings, "query")
+    for body in bodies:
+        if body is not None:
+            enforce(body, settings, "body")
+    accept = request.headers.get("accept")
+    return target, options.output(accept, settings.max_output_values)
 
 
-def validates_body(declared: Any) -> Callable[[Endpoint], Endpoint]:
-    """Have FastAPI read the `body` parameter as `declared`: the request model rebuilt with
-    this server's limits (app.schemas.request_bodies). The handler's own annotation, the plain
-    model, is what type checkers see."""
-
-    def bind(endpoint: Endpoint) -> Endpoint:
-        signature = inspect.signature(endpoint)
-        parameters = [
-            p.replace(annotation=Annotated[declared, Body()]) if p.name == "body" else p
-            for p in signature.parameters.values()
-        ]
-        endpoint.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
-        return endpoint
-
-    return bind
-
-
-@dataclass(frozen=True)
-class Operation:
-    """One generate operation; it is registered twice, as a PNG route and as its .json twin."""
-
-    method: str
-    path: str
-    name: str  # the operationId stem: sample → samplePng, sampleJson
-    summary: str
-    description: str
-    json_model: type[BaseModel]
-    headers: tuple[str, ...] = ()
-
-
-OPERATIONS = (
-    Operation(
-        "GET",
-        "/sample",
-        "sample",
-        "Draw n samples from the prior",
-        "Same seed, same device → the same bytes. The seed used is echoed in X-Seed, the prior "
-        "in X-Prior.",
-        SampleResponse,
-        SEED_HEADERS,
-    ),
-    Operation(
-        "POST",
-        "/sample",
-        "sampleFromBody",
-        "Draw n samples from the prior, fields in a JSON body",
-        "As GET /sample.",
-        SampleResponse,
-        SEED_HEADERS,
-    ),
-    Operation(
-        "POST",
-        "/decode",
-        "decode",
-        "Decode latent vectors [[D], ...] or one [D]",
-        "D is the model's latent_dim (GET /models).",
-        ImagesResponse,
-    ),
-    Operation(
-        "POST",
-        "/interpolate",
-        "interpolate",
-        "Interpolate between two latents or two images",
-        "A strip of `steps` images from a to b, linear or slerp (White 2016); give either "
-        "`latents` or `images`, two of them.",
-        InterpolateResponse,
-    ),
+@router.get(
+    "/sample",
+    operation_id="samplePng",
+    summary="Draw n samples from the prior: a PNG",
+    description=SAMPLE_TEXT,
+    response_class=Response,
+    responses={**QUERY_ERRORS, **image_response(*SEED_HEADERS)},
 )
+async def sample_png(request: Request, query: Annotated[SamplePngQuery, Query()]) -> Response:
+    target, output = _prepare(request, query)
+    return await _sample(target, query, output)
 
 
-def build_router(settings: Settings) -> APIRouter:
-    """The generate routes, with this server's limits in their declarations."""
-    router = APIRouter(tags=["generate"])
-    bodies = request_bodies(settings.max_n, settings.max_latents, settings.max_steps)
-    outputs = output_dependencies(settings)
+@router.get(
+    "/sample.json",
+    operation_id="sampleJson",
+    summary="Draw n samples from the prior: JSON",
+    description=SAMPLE_TEXT,
+    response_model=SampleResponse,
+    responses={**QUERY_ERRORS, **json_response(*SEED_HEADERS)},
+)
+async def sample_json(request: Request, query: Annotated[SampleJsonQuery, Query()]) -> Response:
+    target, output = _prepare(request, query)
+    return await _sample(target, query, output)
 
-    async def sample_query(
-        n: Annotated[
-            int, Query(ge=1, le=settings.max_n, description="number of samples (VAE_MAX_N)")
-        ] = 1,
-        seed: Annotated[
-            int | None, Query(ge=0, le=MAX_SEED, description="random if omitted")
-        ] = None,
-        temperature: Annotated[
-            float, Query(gt=0, le=MAX_TEMPERATURE, allow_inf_nan=False, description="prior scale")
-        ] = 1.0,
-        digit: Annotated[
-            int | None, Query(ge=0, le=9, description="sample this digit class")
-        ] = None,
-        label: Annotated[
-            str | None,
-            Query(
-                min_length=1,
-                max_length=200,
-                description="sample this class (GET /models: labels); digit=3 is label=3",
-            ),
-        ] = None,
-        prior: Annotated[
-            Prior | None,
-            Query(description="fitted (default when the model has one) or standard N(0, I)"),
-        ] = None,
-    ) -> SampleRequest:
-        return SampleRequest(
-            n=n, seed=seed, temperature=temperature, digit=digit, label=label, prior=prior
-        )
 
-    QueryRequest = Annotated[SampleRequest, Depends(sample_query)]
+@router.post(
+    "/sample",
+    operation_id="sampleFromBodyPng",
+    summary="Draw n samples from the prior, fields in a JSON body: a PNG",
+    description="As GET /sample.",
+    response_class=Response,
+    responses={**BODY_ERRORS, **image_response(*SEED_HEADERS)},
+    openapi_extra=request_body("SampleRequest"),
+)
+async def sample_from_body_png(request: Request, query: Annotated[PngOptions, Query()]) -> Response:
+    body = await read_json(request, SAMPLE_BODY)
+    target, output = _prepare(request, query, body)
+    return await _sample(target, body, output)
 
-    def endpoints(output_of: Callable[..., Awaitable[Output]]) -> dict[str, Callable[..., Any]]:
-        """The four handlers, answering as `output_of` says (PNG or JSON)."""
-        Out = Annotated[Output, Depends(output_of)]
 
-        async def sample(served: ServedDep, request: QueryRequest, output: Out) -> Response:
-            return await _sample(served, request, output)
+@router.post(
+    "/sample.json",
+    operation_id="sampleFromBodyJson",
+    summary="Draw n samples from the prior, fields in a JSON body: JSON",
+    description="As GET /sample.",
+    response_model=SampleResponse,
+    responses={**BODY_ERRORS, **json_response(*SEED_HEADERS)},
+    openapi_extra=request_body("SampleRequest"),
+)
+async def sample_from_body_json(
+    request: Request, query: Annotated[JsonOptions, Query()]
+) -> Response:
+    body = await read_json(request, SAMPLE_BODY)
+    target, output = _prepare(request, query, body)
+    return await _sample(target, body, output)
 
-        @validates_body(bodies.sample)
-        async def sample_from_body(served: ServedDep, body: SampleRequest, output: Out) -> Response:
-            return await _sample(served, body, output)
 
-        @validates_body(bodies.decode)
-        async def decode(
-            served: ServedDep, body: DecodeRequest | DecodeOneRequest, output: Out
-        ) -> Response:
-            return await _decode(served, body, output)
+@router.post(
+    "/decode",
+    operation_id="decodePng",
+    summary="Decode latent vectors [[D], ...] or one [D]: a PNG",
+    description=DECODE_TEXT,
+    response_class=Response,
+    responses={**BODY_ERRORS, **image_response()},
+    openapi_extra=request_body("DecodeBody"),
+)
+async def decode_png(request: Request, query: Annotated[PngOptions, Query()]) -> Response:
+    body = await read_json(request, DECODE_BODY)
+    target, output = _prepare(request, query, body)
+    return await _decode(target, body, output)
 
-        @validates_body(bodies.interpolate)
-        async def interpolate_route(
-            served: ServedDep, body: InterpolateFromLatents | InterpolateFromImages, output: Out
-        ) -> Response:
-            return await _interpolate(served, body, output, settings)
 
-        return {
-            "sample": sample,
-            "sampleFromBody": sample_from_body,
-            "decode": decode,
-            "interpolate": interpolate_route,
-        }
+@router.post(
+    "/decode.json",
+    operation_id="decodeJson",
+    summary="Decode latent vectors [[D], ...] or one [D]: JSON",
+    description=DECODE_TEXT,
+    response_model=ImagesResponse,
+    responses={**BODY_ERRORS, **json_response()},
+    openapi_extra=request_body("DecodeBody"),
+)
+async def decode_json(request: Request, query: Annotated[JsonOptions, Query()]) -> Response:
+    body = await read_json(request, DECODE_BODY)
+    target, output = _prepare(request, query, body)
+    return await _decode(target, body, output)
 
-    for as_png in (True, False):
-        handlers = endpoints(outputs.png if as_png else outputs.json)
-        for operation in OPERATIONS:
-            errors = BODY_ERRORS if operation.method == "POST" else QUERY_ERRORS
-            answer = image_response if as_png else json_response
-            router.add_api_route(
-                operation.path if as_png else f"{operation.path}.json",
-                handlers[operation.name],
-                methods=[operation.method],
-                operation_id=operation.name + ("Png" if as_png else "Json"),
-                summary=f"{operation.summary}: {'a PNG' if as_png else 'JSON'}",
-                description=operation.description,
-                dependencies=[JsonBody] if operation.method == "POST" else [],
-                response_class=Response if as_png else JSONResponse,
-                response_model=None if as_png else operation.json_model,
-                responses={**errors, **answer(*operation.headers)},
-            )
-    return router
+
+@router.post(
+    "/interpolate",
+    operation_id="interpolatePng",
+    summary="Interpolate between two latents or two images: a PNG",
+    description=INTERPOLATE_TEXT,
+    response_class=Response,
+    responses={**BODY_ERRORS, **image_response()},
+    openapi_extra=request_body("InterpolateBody"),
+)
+async def interpolate_png(request: Request, query: Annotated[PngOptions, Query()]) -> Response:
+    body = await read_json(request, INTERPOLATE_BODY)
+    target, output = _prepare(request, query, body)
+    return await _interpolate(target, body, output)
+
+
+@router.post(
+    "/interpolate.json",
+    operation_id="interpolateJson",
+    summary="Interpolate between two latents or two images: JSON",
+    description=INTERPOLATE_TEXT,
+    response_model=InterpolateResponse,
+    responses={**BODY_ERRORS, **json_response()},
+    openapi_extra=request_body("InterpolateBody"),
+)
+async def interpolate_json(request: Request, query: Annotated[JsonOptions, Query()]) -> Response:
+    body = await read_json(request, INTERPOLATE_BODY)
+    target, output = _prepare(request, query, body)
+    return await _interpolate(target, body, output)

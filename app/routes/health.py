@@ -14,13 +14,19 @@ router = APIRouter(tags=["health"])
 
 
 @router.get(
-    "/livez", operation_id="livez", summary="Liveness: the process is up", response_model=Health
+    "/livez",
+    operation_id="livez",
+    summary="Liveness: the process is up, and its warm-up did not fail",
+    response_model=Health,
+    responses={503: {"model": Health, "description": "the warm-up failed: restart the process"}},
 )
 @router.get(
     "/healthz", summary="Liveness (alias of /livez)", response_model=Health, include_in_schema=False
 )
-async def livez() -> Health:
-    return Health(status="alive")
+async def livez(registry: RegistryDep) -> JSONResponse:
+    if registry.readiness is Readiness.FAILED:
+        return JSONResponse({"status": "failed"}, 503)
+    return JSONResponse({"status": "alive"})
 
 
 @router.get(

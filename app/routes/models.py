@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
 from app.deps import RegistryDep
 from app.errors import UnknownModel
 from app.openapi import errors
+from app.queries import NoQuery
 from app.schemas import ModelDetail, ModelList
 
 router = APIRouter(tags=["models"])
@@ -21,7 +22,7 @@ router = APIRouter(tags=["models"])
     response_model=ModelList,
     responses=errors(401, 422),
 )
-async def list_models(registry: RegistryDep) -> dict[str, Any]:
+async def list_models(registry: RegistryDep, _: Annotated[NoQuery, Query()]) -> dict[str, Any]:
     """A compact listing; the full metadata of one model is at /models/{name}."""
     return {
         "default": registry.default_name,
@@ -36,7 +37,9 @@ async def list_models(registry: RegistryDep) -> dict[str, Any]:
     response_model=ModelDetail,
     responses=errors(401, 404, 422),
 )
-async def get_model(name: str, registry: RegistryDep) -> dict[str, Any]:
+async def get_model(
+    name: str, registry: RegistryDep, _: Annotated[NoQuery, Query()]
+) -> dict[str, Any]:
     if name not in registry.models:
         raise UnknownModel(f"no model named {name!r}; loaded: {', '.join(sorted(registry.models))}")
     return registry.models[name].describe()

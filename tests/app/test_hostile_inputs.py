@@ -100,7 +100,7 @@ JSON_CASES: list[tuple[str, str, bytes, int]] = [
     ("string latent", "/decode", b'{"latents": ["zero", 0, 0, 0]}', 422),
     ("latents not a list", "/decode", b'{"latents": 7}', 422),
     ("body not an object", "/decode", b"[1, 2, 3]", 422),
-    ("malformed JSON", "/decode", b'{"latents": [0, 0', 422),
+    ("malformed JSON", "/decode", b'{"latents": [0, 0', 400),
     ("deeply nested JSON", "/decode", deep_json(50_000), 400),
     (
         "deeply nested JSON images",
