@@ -1,15 +1,33 @@
-"""Which distribution a /sample request draws z from: a class's mixture, the fitted prior or
-N(0, I), with a 422 that names the choices when the model has no such prior."""
+"""Which distribution a /sample request draws z from (a class's mixture, the fitted prior or
+N(0, I), with a 422 that names the choices when the model has no such prior), and drawing a
+batch of requests' latents in the inference thread."""
 
 from __future__ import annotations
+
+import random
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor
 
 from app.artifacts import LoadedModel
 from app.errors import InvalidInput
 from app.schemas import Prior, SampleRequest
-from contract.priors import Prior as PriorDistribution
+from contract.priors import Draws, LatentPrior
+
+# Seeds for requests that give none. They need to differ, not to be secret: one generator per
+# process, seeded from the OS once, instead of a system call per request (secrets.randbelow).
+_SEEDS = random.Random(secrets.randbits(64))
 
 
-def choose_prior(model: LoadedModel, request: SampleRequest) -> tuple[PriorDistribution, str]:
+def fresh_seed() -> int:
+    """A seed in [0, 2^31) for a request that gave none (echoed in X-Seed)."""
+    return _SEEDS.getrandbits(31)
+
+
+def choose_prior(model: LoadedModel, request: SampleRequest) -> tuple[LatentPrior, str]:
     """The prior the request names (422 when the model has none by that name), and its name."""
     priors = model.priors
     if request.digit is not None and request.label is not None:
@@ -37,3 +55,42 @@ def choose_prior(model: LoadedModel, request: SampleRequest) -> tuple[PriorDistr
         raise InvalidInput(
             f"model {model.name!r} has no {name!r} prior; choose one of: {', '.join(priors.names)}"
         ) from None
+
+
+@dataclass(eq=False, kw_only=True)
+class PriorRows:
+    """n latents from `prior`, drawn from a CPU generator seeded with `seed`: what a /sample
+    request asks the inference thread to make. `latents` holds them once made."""
+
+    prior: LatentPrior
+    n: int
+    seed: int
+    temperature: float
+    latents: Tensor | None = field(default=None, init=False)
+
+
+def make_prior_rows(requests: Sequence[PriorRows]) -> list[Tensor]:
+    """z [n,D] for each request. Each draws its random numbers from its own generator; those of
+    one prior are transformed in one call, row by row, so each request's z is the same bits as
+    when drawn alone (and as `prior.sample` gives)."""
+    draws = [r.prior.draw(r.n, torch.Generator().manual_seed(r.seed)) for r in requests]
+    groups: dict[int, list[int]] = {}
+    for index, request in enumerate(requests):
+        groups.setdefault(id(request.prior), []).append(index)
+    made: list[Tensor | None] = [None] * len(requests)
+    for members in groups.values():
+        prior = requests[members[0]].prior
+        joined = Draws.joined([draws[i] for i in members])
+        temperature: Tensor | float = requests[members[0]].temperature
+        if len(members) > 1:
+            temperature = torch.cat(
+                [torch.full((requests[i].n, 1), requests[i].temperature) for i in members]
+            )  # [rows,1]
+        z = prior.transform(joined, temperature)  # [rows,D]
+        offset = 0
+        for i in members:
+            made[i] = z[offset : offset + requests[i].n]
+            offset += requests[i].n
+    for request, latents in zip(requests, made, strict=True):
+        request.latents = latents
+    return [latents for latents in made if latents is not None]

@@ -22,13 +22,36 @@ _WEIGHT_SUM_TOLERANCE = 1e-4
 _LOG_2PI = math.log(2.0 * math.pi)
 
 
-class Prior(Protocol):
+class LatentPrior(Protocol):
+    """Sampling is split in two so that a server can batch it: `draw` takes a request's random
+    numbers from its own generator, `transform` turns any number of rows of them into z, each
+    row on its own (the rows of a batch equal the rows made one at a time, bit for bit)."""
+
     @property
     def latent_dim(self) -> int: ...
+
+    def draw(self, n: int, generator: torch.Generator) -> Draws: ...
+
+    def transform(self, draws: Draws, temperature: Tensor | float = 1.0) -> Tensor: ...
 
     def sample(self, n: int, generator: torch.Generator, temperature: float = 1.0) -> Tensor: ...
 
     def log_prob(self, z: Tensor) -> Tensor: ...
+
+
+@dataclass(frozen=True)
+class Draws:
+    """The random numbers of n samples: u ~ U[0, 1) [n] float64 (which component) and
+    ε ~ N(0, I) [n,D]."""
+
+    uniform: Tensor
+    noise: Tensor
+
+    @classmethod
+    def joined(cls, parts: list[Draws]) -> Draws:
+        if len(parts) == 1:
+            return parts[0]
+        return cls(torch.cat([p.uniform for p in parts]), torch.cat([p.noise for p in parts]))
 
 
 @dataclass(frozen=True)
@@ -37,9 +60,16 @@ class StandardNormal:
 
     latent_dim: int
 
+    def draw(self, n: int, generator: torch.Generator) -> Draws:
+        noise = torch.randn((n, self.latent_dim), generator=generator)  # [n,D]
+        return Draws(torch.empty(n, dtype=torch.float64), noise)
+
+    def transform(self, draws: Draws, temperature: Tensor | float = 1.0) -> Tensor:
+        """z = T · ε: [n,D]; `temperature` a number or one per row [n,1]."""
+        return temperature * draws.noise
+
     def sample(self, n: int, generator: torch.Generator, temperature: float = 1.0) -> Tensor:
-        """z = T · ε: [n,D]."""
-        return temperature * torch.randn((n, self.latent_dim), generator=generator)
+        return self.transform(self.draw(n, generator), temperature)
 
     def log_prob(self, z: Tensor) -> Tensor:
         """log N(z; 0, I): [N] from [N,D]."""
@@ -96,16 +126,22 @@ class GaussianMixture:
             found.append("cholesky factors must have a positive diagonal")
         return found
 
-    def sample(self, n: int, generator: torch.Generator, temperature: float = 1.0) -> Tensor:
+    def draw(self, n: int, generator: torch.Generator) -> Draws:
+        uniform = torch.rand(n, generator=generator, dtype=torch.float64)  # [n]
+        return Draws(uniform, torch.randn((n, self.latent_dim), generator=generator))
+
+    def transform(self, draws: Draws, temperature: Tensor | float = 1.0) -> Tensor:
         """k ~ Categorical(w), z = μ_k + T · L_k ε: [n,D]. k is the first index whose
-        cumulative weight exceeds u · Σw, u ~ U[0, 1)."""
-        uniform = torch.rand(n, generator=generator, dtype=torch.float64) * self._cumulative[-1]
-        chosen = torch.searchsorted(self._cumulative, uniform, right=True).clamp_max(
-            self.components - 1
-        )  # [n]
-        noise = torch.randn((n, self.latent_dim), generator=generator)  # [n,D]
-        spread = (self.cholesky[chosen] @ noise[:, :, None]).squeeze(-1)  # [n,D]
+        cumulative weight exceeds u · Σw. L_k ε is a product and a sum over each row, not a
+        matmul: a batched matmul's rows differ in the last bit from the same rows alone."""
+        chosen = torch.searchsorted(
+            self._cumulative, draws.uniform * self._cumulative[-1], right=True
+        ).clamp_max(self.components - 1)  # [n]
+        spread = (self.cholesky[chosen] * draws.noise[:, None, :]).sum(-1)  # [n,D]
         return self.means[chosen] + temperature * spread
+
+    def sample(self, n: int, generator: torch.Generator, temperature: float = 1.0) -> Tensor:
+        return self.transform(self.draw(n, generator), temperature)
 
     def log_prob(self, z: Tensor) -> Tensor:
         """log p(z) = logsumexp_k [log w_k + log N(z; μ_k, L_k L_kᵀ)]: [N] from [N,D]."""
@@ -145,7 +181,7 @@ class Priors:
         """The choices of /sample's `prior`, the default first."""
         return ["fitted", "standard"] if self.fitted is not None else ["standard"]
 
-    def get(self, name: str) -> Prior:
+    def get(self, name: str) -> LatentPrior:
         """The prior called `name`; KeyError when this artifact has none by that name."""
         if name == "standard":
             return self.standard

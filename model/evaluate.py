@@ -20,7 +20,7 @@ import torch
 from torch import Tensor
 
 from contract.bounds import Scorable, bits_per_dim, score_images
-from contract.priors import Prior, Priors
+from contract.priors import LatentPrior, Priors
 from contract.transforms import to_unit
 from model.data import pad_with, read_labelled, shift_fill
 from model.images import save_grid
@@ -138,7 +138,7 @@ def sample_metrics(
     n = judge.samples
     by_prior: dict[str, Any] = {}
     for name in priors.names:
-        prior: Prior = priors.get(name)
+        prior: LatentPrior = priors.get(name)
         by_prior[name] = {}
         for temperature in TEMPERATURES:
             z = prior.sample(n, torch.Generator().manual_seed(seed), temperature)

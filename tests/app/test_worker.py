@@ -11,7 +11,7 @@ import pytest
 import torch
 from torch import Tensor
 
-from app.artifacts import LoadedModel, load_artifact
+from app.artifacts import LoadedModel, load_served_model
 from app.errors import ModelFailure, QueueFull, RequestTimeout
 from app.metrics import Metrics
 from app.worker import InferenceWorker
@@ -38,7 +38,7 @@ def fragile(tmp_path_factory: pytest.TempPathFactory) -> LoadedModel:
     module = torch.jit.script(FailsOnHugeLatents(ModelConfig(latent_dim=4, channels=4, hidden=16)))
     metadata = json.dumps({"format_version": 1, **tiny_metadata("fragile")})
     torch.jit.save(module, str(path), _extra_files={"metadata.json": metadata})
-    return load_artifact(path, CPU)
+    return load_served_model(path, CPU)
 
 
 def worker(metrics: Metrics, **overrides: float) -> InferenceWorker:
@@ -55,7 +55,7 @@ def batch_sizes(metrics: Metrics) -> list[float]:
 
 
 def test_concurrent_requests_form_one_batch_with_unbatched_results(tiny_artifact: Path) -> None:
-    model = load_artifact(tiny_artifact, CPU)
+    model = load_served_model(tiny_artifact, CPU)
     latents = [torch.randn(1, 4, generator=torch.Generator().manual_seed(i)) for i in range(12)]
     metrics = Metrics()
     device_worker = worker(metrics)
@@ -77,7 +77,7 @@ def test_concurrent_requests_form_one_batch_with_unbatched_results(tiny_artifact
 
 
 def test_encode_splits_both_outputs(tiny_artifact: Path) -> None:
-    model = load_artifact(tiny_artifact, CPU)
+    model = load_served_model(tiny_artifact, CPU)
     images = [torch.rand(n, 1, 28, 28) for n in (1, 3, 2)]
     device_worker = worker(Metrics())
     device_worker.start()
@@ -111,14 +111,18 @@ def test_a_failing_request_fails_alone_and_the_next_one_works(fragile: LoadedMod
 
 
 def test_full_queue_is_refused_at_once_and_slow_work_times_out(tiny_artifact: Path) -> None:
-    model = load_artifact(tiny_artifact, CPU)
+    model = load_served_model(tiny_artifact, CPU)
     release = threading.Event()
     device_worker = worker(Metrics(), queue_size=1, timeout_s=0.5)
     device_worker.start()
 
+    def held_rows() -> Tensor:
+        release.wait()
+        return torch.zeros(1, 4)
+
     async def scenario() -> None:
-        blocker = asyncio.ensure_future(device_worker.call(model, release.wait))
-        await asyncio.sleep(0.1)  # the worker thread is now busy with the blocker
+        blocker = asyncio.ensure_future(device_worker.run(model, "decode", held_rows, size=1))
+        await asyncio.sleep(0.1)  # the inference thread is now busy making the blocker's rows
         waiting = asyncio.ensure_future(device_worker.run(model, "decode", torch.zeros(1, 4)))
         await asyncio.sleep(0.05)
         with pytest.raises(QueueFull) as refused:
@@ -137,7 +141,7 @@ def test_full_queue_is_refused_at_once_and_slow_work_times_out(tiny_artifact: Pa
 
 
 def test_torch_threads_are_set_in_the_inference_thread(tiny_artifact: Path) -> None:
-    model = load_artifact(tiny_artifact, CPU)
+    model = load_served_model(tiny_artifact, CPU)
     device_worker = worker(Metrics(), torch_threads=1)
     device_worker.start()
     try:
@@ -147,7 +151,7 @@ def test_torch_threads_are_set_in_the_inference_thread(tiny_artifact: Path) -> N
 
 
 def test_rows_made_in_the_inference_thread_and_encoded_there(tiny_artifact: Path) -> None:
-    model = load_artifact(tiny_artifact, CPU)
+    model = load_served_model(tiny_artifact, CPU)
     threads: list[str] = []
 
     def make() -> Tensor:
@@ -167,3 +171,101 @@ def test_rows_made_in_the_inference_thread_and_encoded_there(tiny_artifact: Path
     assert shape == (2, 1, 28, 28)
     with pytest.raises(ValueError, match="need their size"):
         asyncio.run(device_worker.run(model, "decode", make))
+
+
+def test_one_bad_job_does_not_fail_its_batch(tiny_artifact: Path) -> None:
+    """Three jobs in one batch: one maker raises, one makes the wrong number of rows; only
+    those two fail, and the good one gets its answer."""
+    model = load_served_model(tiny_artifact, CPU)
+    release = threading.Event()
+
+    def held() -> Tensor:  # keeps the thread busy while the three queue up together
+        release.wait()
+        return torch.zeros(1, 4)
+
+    def broken() -> Tensor:
+        raise RuntimeError("cannot make these rows")
+
+    device_worker = worker(Metrics(), max_wait_s=0.0)
+    device_worker.start()
+
+    async def scenario() -> list[object]:
+        first = asyncio.ensure_future(device_worker.run(model, "decode", held, size=1))
+        await asyncio.sleep(0.1)
+        jobs = [
+            device_worker.run(model, "decode", broken, size=1),
+            device_worker.run(model, "decode", lambda: torch.zeros(3, 4), size=2),
+            device_worker.run(model, "decode", torch.zeros(2, 4)),
+        ]
+        pending = [asyncio.ensure_future(job) for job in jobs]
+        await asyncio.sleep(0.05)
+        release.set()
+        await first
+        return list(await asyncio.gather(*pending, return_exceptions=True))
+
+    try:
+        bad_maker, wrong_size, good = asyncio.run(scenario())
+    finally:
+        release.set()
+        device_worker.stop()
+    assert isinstance(bad_maker, ModelFailure)
+    assert "cannot make these rows" in str(bad_maker)
+    assert isinstance(wrong_size, ModelFailure)
+    assert "3 rows; it declared 2" in str(wrong_size)
+    assert isinstance(good, Tensor)
+    assert good.shape == (2, 1, 28, 28)
+
+
+def test_jobs_take_keyword_fields_only(tiny_artifact: Path) -> None:
+    from app.worker import BatchJob
+
+    with pytest.raises(TypeError):
+        BatchJob(load_served_model(tiny_artifact, CPU))  # type: ignore[misc,call-arg]
+
+
+def test_a_long_call_does_not_hold_up_batches(tiny_artifact: Path) -> None:
+    """/score-like work runs in its own thread: a decode queued behind it is answered first."""
+    model = load_served_model(tiny_artifact, CPU)
+    release = threading.Event()
+    device_worker = worker(Metrics())
+    device_worker.start()
+
+    async def scenario() -> bool:
+        long_call = asyncio.ensure_future(device_worker.call(model, release.wait))
+        await asyncio.sleep(0.05)
+        await asyncio.wait_for(device_worker.run(model, "decode", torch.zeros(1, 4)), 2.0)
+        answered_first = not long_call.done()
+        release.set()
+        await long_call
+        return answered_first
+
+    try:
+        assert asyncio.run(scenario())
+    finally:
+        release.set()
+        device_worker.stop()
+
+
+def test_large_answers_are_encoded_in_the_pool(tiny_artifact: Path) -> None:
+    from app.worker import LARGE_ANSWER_VALUES
+
+    model = load_served_model(tiny_artifact, CPU)
+
+    def where(_: Tensor) -> str:
+        return threading.current_thread().name
+
+    device_worker = worker(Metrics())
+    device_worker.start()
+
+    async def scenario() -> tuple[str, str]:
+        z = torch.zeros(1, 4)
+        small = await device_worker.run(model, "decode", z, where, answer_values=784)
+        large = device_worker.run(model, "decode", z, where, answer_values=LARGE_ANSWER_VALUES + 1)
+        return small, await large
+
+    try:
+        small, large = asyncio.run(scenario())
+    finally:
+        device_worker.stop()
+    assert small == "infer-cpu"
+    assert large.startswith("encode-cpu")
