@@ -12,8 +12,9 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 
+from app.access_log import AccessLog
 from app.artifacts import StartupError
-from app.deps import reject_unknown_query, require_api_key
+from app.deps import require_api_key
 from app.errors import install_error_handlers
 from app.metrics import Metrics
 from app.middleware import BodyGuard, CleanStartupFailure, RequestContext
@@ -40,8 +41,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        await asyncio.shield(warm_up)
-        registry.stop()
+        # Off the event loop: the threads may take seconds to finish what is queued, and
+        # in-flight requests still need the loop to be answered.
+        await asyncio.gather(asyncio.shield(warm_up), return_exceptions=True)
+        await asyncio.to_thread(registry.stop)
+        await asyncio.to_thread(app.state.access_log.close)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -57,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.metrics = Metrics()
+    app.state.access_log = AccessLog()
     app.state.registry = ModelRegistry(settings, app.state.metrics)
     app.state.startup_error = None
     install_error_handlers(app)
@@ -66,13 +71,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=page.STATIC_DIR), name="static")
     # Without a key there is nothing to check: skip the dependency, and its per-request cost.
     protected = [Depends(require_api_key)] if settings.api_key is not None else []
-    checked = [*protected, Depends(reject_unknown_query)]
-    for router in (
-        models.router,
-        generate.build_router(settings),
-        analyse.build_router(settings),
-    ):
-        app.include_router(router, dependencies=checked)
+    for router in (models.router, generate.router, analyse.router):
+        app.include_router(router, dependencies=protected)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -84,7 +84,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         BodyGuard, max_bytes=settings.max_body_bytes, timeout_s=settings.body_timeout_s
     )
-    app.add_middleware(RequestContext, metrics=app.state.metrics, access_log=settings.access_log)
+    app.add_middleware(
+        RequestContext,
+        metrics=app.state.metrics,
+        access_log=app.state.access_log if settings.access_log else None,
+    )
     app.add_middleware(CleanStartupFailure, state=app.state)
     return app
 

@@ -5,36 +5,56 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import logging
 import time
 import uuid
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-logger = logging.getLogger("app.access")
+from app.access_log import AccessLog
 
 
 class RequestContext:
-    """X-Request-ID (echoed or made), X-Process-Time, one log line and metrics per request."""
+    """X-Request-ID (echoed or made), X-Process-Time, one access-log entry and metrics per
+    request. Everything here runs on the event loop for every request, so it is kept to
+    header lookups, a counter and cached metric children; the log line is written elsewhere."""
 
-    def __init__(self, app: ASGIApp, metrics: Any, access_log: bool = True) -> None:
+    def __init__(self, app: ASGIApp, metrics: Any, access_log: AccessLog | None) -> None:
         self.app, self.metrics = app, metrics
         self.access_log = access_log
         # Request ids: a random prefix per process and a counter. Unique, and unlike uuid4 no
         # system call per request.
         self._prefix = uuid.uuid4().hex[:16]
         self._counter = itertools.count()
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+    def _observe(self, method: str, route: str, status: int, elapsed: float) -> None:
+        key = (method, route, status)
+        children = self._children.get(key)
+        if children is None:  # labels() takes a lock and builds a key: once per combination
+            children = self._children.setdefault(
+                key,
+                (
+                    self.metrics.requests.labels(method, route, str(status)),
+                    self.metrics.latency.labels(route),
+                ),
+            )
+        children[0].inc()
+        children[1].observe(elapsed)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = dict(scope["headers"])
-        offered = headers.get(b"x-request-id", b"").decode("latin-1")[:128]
-        if not (offered and offered.isprintable()):
-            offered = f"{self._prefix}{next(self._counter):016x}"
-        request_id = offered
+        offered = b""
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                offered = value[:128]
+                break
+        if offered and offered.isascii() and offered.decode("latin-1").isprintable():
+            request_id = offered
+        else:
+            request_id = f"{self._prefix}{next(self._counter):016x}".encode()
         started, status = time.perf_counter(), 500
 
         async def send_with_headers(message: Message) -> None:
@@ -42,11 +62,10 @@ class RequestContext:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 elapsed = time.perf_counter() - started
-                message.setdefault("headers", [])
                 message["headers"] = [
-                    *message["headers"],
-                    (b"x-request-id", request_id.encode("latin-1")),
-                    (b"x-process-time", f"{elapsed:.6f}".encode()),
+                    *message.get("headers", ()),
+                    (b"x-request-id", request_id),
+                    (b"x-process-time", b"%.6f" % elapsed),
                 ]
             await send(message)
 
@@ -55,20 +74,16 @@ class RequestContext:
         finally:
             elapsed = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", "unmatched")
-            self.metrics.requests.labels(scope["method"], route, str(status)).inc()
-            self.metrics.latency.labels(route).observe(elapsed)
-            if self.access_log and logger.isEnabledFor(logging.INFO):
-                logger.info(
-                    json.dumps(
-                        {
-                            "request_id": request_id,
-                            "method": scope["method"],
-                            "path": scope["path"],
-                            "status": status,
-                            "seconds": round(elapsed, 6),
-                        }
-                    )
+            self._observe(scope["method"], route, status, elapsed)
+            if self.access_log is not None and self.access_log.enabled():
+                entry = (
+                    request_id.decode("latin-1"),
+                    scope["method"],
+                    scope["path"],
+                    status,
+                    elapsed,
                 )
+                self.access_log.record(entry)
 
 
 async def send_json_error(send: Send, status: int, detail: str) -> None:
@@ -91,7 +106,15 @@ class BodyGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope["headers"]).get(b"content-length")
+        declared, chunked = None, False
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                declared = value
+            elif name == b"transfer-encoding":
+                chunked = True
+        if declared is None and not chunked:
+            await self.app(scope, receive, send)  # no body to guard: no wrappers to pay for
+            return
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             await send_json_error(
                 send,

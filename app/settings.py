@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -24,7 +24,9 @@ class Settings(BaseSettings):
     device: str = Field("auto", description="auto (CUDA when available), cpu, cuda or cuda:N")
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
-    log_level: str = "info"
+    log_level: Literal["critical", "error", "warning", "info", "debug"] = Field(
+        "info", description="critical, error, warning, info or debug (any case)"
+    )
     workers: int = Field(
         1, ge=1, le=64, description="server processes, each with its own copy of the models"
     )
@@ -70,6 +72,11 @@ class Settings(BaseSettings):
         10.0, gt=0, description="a client slower than this to send its body gets 408"
     )
     api_key: SecretStr | None = Field(None, description="when set, required on all but probes")
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def lower_case_level(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("cors_origins", mode="before")
     @classmethod
