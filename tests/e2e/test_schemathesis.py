@@ -6,6 +6,7 @@ Runs the `schemathesis` CLI exactly as a user would, with the repository's schem
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ import pytest
 from openapi_spec_validator import validate
 
 from tests.e2e.conftest import REPO, Server, running
+from tests.utils.artifacts import tiny_metadata, tiny_vae, write_raw
 
 LIMITS = {
     "VAE_MAX_N": "8",
@@ -28,10 +30,24 @@ LIMITS = {
 KEY = "test-key"
 
 
-@pytest.fixture(scope="module", params=["open", "with-api-key"])
-def live(request: pytest.FixtureRequest, weights_dir: Path) -> Iterator[Server]:
+@pytest.fixture(scope="module")
+def two_latent_sizes(weights_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny models (D = 4) and one with D = 6, as the shipped folder mixes 32, 64 and 128:
+    the schema can only give latents a range of lengths, the chosen model takes one."""
+    folder = tmp_path_factory.mktemp("two-sizes")
+    for artifact in weights_dir.glob("*.pt"):
+        shutil.copy(artifact, folder / artifact.name)
+    write_raw(tiny_vae(latent_dim=6), tiny_metadata("tiny-wide", latent_dim=6), folder / "w.pt")
+    return folder
+
+
+@pytest.fixture(scope="module", params=["open", "with-api-key", "two-latent-sizes"])
+def live(
+    request: pytest.FixtureRequest, weights_dir: Path, two_latent_sizes: Path
+) -> Iterator[Server]:
     extra = {"VAE_API_KEY": KEY} if request.param == "with-api-key" else {}
-    with running(weights_dir, **LIMITS, **extra) as server:
+    folder = two_latent_sizes if request.param == "two-latent-sizes" else weights_dir
+    with running(folder, **LIMITS, **extra) as server:
         yield server
 
 

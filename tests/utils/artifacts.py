@@ -17,21 +17,25 @@ from model.provenance import utc_now
 TINY_LATENT_DIM = 4
 
 
-def tiny_vae(likelihood: str = "bernoulli", seed: int = 0) -> VAE:
-    """A deterministic, untrained 4-d VAE."""
+def tiny_vae(
+    likelihood: str = "bernoulli", seed: int = 0, latent_dim: int = TINY_LATENT_DIM
+) -> VAE:
+    """A deterministic, untrained VAE (4-d unless asked)."""
     torch.manual_seed(seed)
-    config = ModelConfig(likelihood=likelihood, latent_dim=TINY_LATENT_DIM, channels=4, hidden=16)  # type: ignore[arg-type]
+    config = ModelConfig(likelihood=likelihood, latent_dim=latent_dim, channels=4, hidden=16)  # type: ignore[arg-type]
     return VAE(config).eval()
 
 
-def tiny_metadata(name: str, likelihood: str = "bernoulli", **extra: Any) -> dict[str, Any]:
+def tiny_metadata(
+    name: str, likelihood: str = "bernoulli", latent_dim: int = TINY_LATENT_DIM, **extra: Any
+) -> dict[str, Any]:
     """Complete metadata for a tiny model, without priors (add them with `tiny_priors`)."""
     transform = "binarize" if likelihood == "bernoulli" else "dequantize"
     return {
         "name": name,
         "description": "tiny test model",
         "image_shape": [1, 28, 28],
-        "latent_dim": TINY_LATENT_DIM,
+        "latent_dim": latent_dim,
         "likelihood": likelihood,
         "input_transform": transform,
         "dataset": {"name": "none", "split": "none", "size": 0},
