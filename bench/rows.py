@@ -37,6 +37,19 @@ ROWS: dict[str, tuple[Request, int]] = {
 # The colour model's row: every server serves the colour artifact for it (bench.run).
 COLOUR_ROW = "/sample n=1 PNG colour 64x64x3, C=32"
 ROWS[COLOUR_ROW] = (Request("/sample?n=1"), 32)
-SAMPLE_ROWS = tuple(name for name in ROWS if name.startswith("/sample n=1"))
 # LitServe serves POST only.
 LIT_SAMPLE = Request("/sample", "POST", b'{"n": 1}', "application/json")
+
+# Head of line: the small request at C=16 alone, then again while a second wrk sends large
+# grids at C=2 (bench.run runs it in the background). /sample?n=64&scale=6 is 64 digits
+# upscaled to 168×168, 1.8 M values, the largest grid within the default output budget.
+ALONE_ROW = "/sample n=1 PNG, C=16 alone"
+BEHIND_ROW = "/sample n=1 PNG, C=16, large grids at C=2"
+LARGE_GRID = Request("/sample?n=64&scale=6")
+ROWS[ALONE_ROW] = (Request("/sample?n=1"), 16)
+ROWS[BEHIND_ROW] = (Request("/sample?n=1"), 16)
+BACKGROUND: dict[str, tuple[Request, int]] = {BEHIND_ROW: (LARGE_GRID, 2)}
+# The rows every peer serves; the large grids need a server that reads n and scale.
+SAMPLE_ROWS = tuple(
+    name for name in ROWS if name.startswith("/sample n=1") and name not in BACKGROUND
+)

@@ -27,9 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from bench.ceiling import compute_ceiling
-from bench.rows import COLOUR_ROW, LIT_SAMPLE, ROWS, SAMPLE_ROWS
+from bench.rows import BACKGROUND, COLOUR_ROW, LIT_SAMPLE, ROWS, SAMPLE_ROWS
 from bench.servers import COLOUR_WEIGHTS, WEIGHTS, Server, rss_mib, started
-from bench.wrk import WrkResult, require_wrk, run_wrk
+from bench.wrk import WrkResult, require_wrk, run_wrk, wrk_in_background
 
 
 def uvicorn(app: str) -> list[str]:
@@ -168,7 +168,8 @@ def measure(args: argparse.Namespace, variants: list[tuple[str, dict[str, str]]]
                     if server.name.startswith("LitServe"):
                         request = LIT_SAMPLE
                     run_wrk(url, request, connections, 1)  # warm-up
-                    result = run_wrk(url, request, connections, args.seconds)
+                    with wrk_in_background(url, *BACKGROUND.get(row, (None, 0)), args.seconds):
+                        result = run_wrk(url, request, connections, args.seconds)
                     results.setdefault((server.name, row), []).append(result)
                     if row.endswith("C=64"):
                         memory[server.name] = max(memory.get(server.name, 0.0), rss_mib(pid))

@@ -11,6 +11,9 @@ import json
 import shutil
 import subprocess
 import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,22 +67,46 @@ def require_wrk() -> str:
     return path
 
 
+def _command(
+    script: Path, url: str, request: Request, connections: int, seconds: float
+) -> list[str]:
+    script.write_text(request.lua())
+    return [
+        require_wrk(),
+        "-t1",
+        f"-c{connections}",
+        f"-d{max(1, round(seconds))}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(script),
+        url + request.path,
+    ]
+
+
+@contextmanager
+def wrk_in_background(
+    url: str, request: Request | None, connections: int, seconds: float
+) -> Iterator[None]:
+    """A second wrk sending `request` while the body runs (nothing when request is None); it
+    starts half a second early, so the measured window sees it at full load."""
+    if request is None:
+        yield
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        command = _command(Path(folder) / "background.lua", url, request, connections, seconds + 1)
+        load = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(0.5)
+        try:
+            yield
+        finally:
+            load.wait(timeout=seconds + 60)
+
+
 def run_wrk(url: str, request: Request, connections: int, seconds: float) -> WrkResult:
     """wrk -t1 -cC -dS against url+path; raises if wrk fails or prints no report."""
     with tempfile.TemporaryDirectory() as folder:
-        script = Path(folder) / "request.lua"
-        script.write_text(request.lua())
-        command = [
-            require_wrk(),
-            "-t1",
-            f"-c{connections}",
-            f"-d{max(1, round(seconds))}s",
-            "--timeout",
-            "10s",
-            "-s",
-            str(script),
-            url + request.path,
-        ]
+        command = _command(Path(folder) / "request.lua", url, request, connections, seconds)
         finished = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60)
     for line in finished.stdout.splitlines():
         if line.startswith("WRK_JSON "):
