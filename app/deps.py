@@ -62,12 +62,7 @@ api_key_scheme = APIKeyHeader(
 )
 
 
-async def require_api_key(
-    request: Request,
-    settings: SettingsDep,
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
-    header_key: Annotated[str | None, Depends(api_key_scheme)],
-) -> None:
+def check_api_key(request: Request, settings: Settings) -> None:
     """With VAE_API_KEY set: `Authorization: Bearer KEY` or `X-API-Key: KEY`, compared in
     constant time. Every credential offered must be right: a wrong Authorization header (or
     one of another scheme) is a 401 even when X-API-Key is right."""
@@ -75,8 +70,11 @@ async def require_api_key(
         return
     expected = settings.api_key.get_secret_value().encode()
     offered = []
-    if "authorization" in request.headers:
-        offered.append(bearer.credentials if bearer is not None else "")
+    authorization = request.headers.get("authorization")
+    if authorization is not None:
+        scheme, _, credentials = authorization.partition(" ")
+        offered.append(credentials.strip() if scheme.lower() == "bearer" else "")
+    header_key = request.headers.get("x-api-key")
     if header_key is not None:
         offered.append(header_key)
     if not offered or not all(secrets.compare_digest(o.encode(), expected) for o in offered):
@@ -84,3 +82,14 @@ async def require_api_key(
             "missing or wrong API key (Authorization: Bearer KEY or X-API-Key)",
             headers={"WWW-Authenticate": "Bearer"},
         )
+
+
+async def require_api_key(
+    request: Request,
+    settings: SettingsDep,
+    _bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+    _header_key: Annotated[str | None, Depends(api_key_scheme)],
+) -> None:
+    """The API key as a dependency: the security schemes declare it in /openapi.json, and
+    check_api_key (also called directly by app.fast_route) checks it."""
+    check_api_key(request, settings)

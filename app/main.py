@@ -66,13 +66,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.startup_error = None
     install_error_handlers(app)
     install_truthful_openapi(app, app.state.registry)
+    # Without a key there is nothing to check: skip the dependency, and its per-request cost.
+    # The model routes first: the router tries each route in turn, and they take the load.
+    protected = [Depends(require_api_key)] if settings.api_key is not None else []
+    for router in (generate.router, analyse.router, models.router):
+        app.include_router(router, dependencies=protected)
     app.include_router(health.router)
     app.include_router(page.router)
     app.mount("/static", StaticFiles(directory=page.STATIC_DIR), name="static")
-    # Without a key there is nothing to check: skip the dependency, and its per-request cost.
-    protected = [Depends(require_api_key)] if settings.api_key is not None else []
-    for router in (models.router, generate.router, analyse.router):
-        app.include_router(router, dependencies=protected)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from app.codecs import image_to_tensor
 from app.deps import Served, served
 from app.errors import InvalidInput
+from app.fast_route import QueryModelRoute
 from app.inputs import IMAGE_REQUEST_BODY, read_images
 from app.limits import enforce
 from app.openapi import IMAGE_ERRORS, image_response, json_response
@@ -31,7 +32,7 @@ from app.schemas import EncodeResponse, ImagesResponse, ScoreResponse
 from contract.bounds import bits_per_dim, reparameterize, score_images
 from contract.images import Invert, preprocess_choices
 
-router = APIRouter(tags=["analyse"], responses=IMAGE_ERRORS)
+router = APIRouter(tags=["analyse"], responses=IMAGE_ERRORS, route_class=QueryModelRoute)
 
 
 async def _image_batch(request: Request, options: ImageOptions) -> tuple[Served, torch.Tensor]:

@@ -21,6 +21,7 @@ from app.bodies import DECODE_BODY, INTERPOLATE_BODY, SAMPLE_BODY, read_json, re
 from app.codecs import decode_base64, image_to_tensor
 from app.deps import Served, served
 from app.errors import InvalidInput
+from app.fast_route import QueryModelRoute
 from app.latent_math import interpolate
 from app.limits import enforce
 from app.openapi import BODY_ERRORS, QUERY_ERRORS, image_response, json_response
@@ -38,7 +39,7 @@ from app.schemas import (
     SampleResponse,
 )
 
-router = APIRouter(tags=["generate"])
+router = APIRouter(tags=["generate"], route_class=QueryModelRoute)
 SEED_HEADERS = ("X-Seed", "X-Prior")
 SAMPLE_TEXT = (
     "Same seed, same device → the same bytes. The seed used is echoed in X-Seed, the prior "
