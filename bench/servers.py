@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -74,6 +75,21 @@ def started(server: Server) -> Iterator[tuple[str, int]]:
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
+            _wait_group_gone(process.pid)
+
+
+def _wait_group_gone(group: int, seconds: float = 30.0) -> None:
+    """Until every process of the group has exited (LitServe's workers outlive their parent
+    for seconds, and a lingering one took CPU from the next server measured)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(group, signal.SIGKILL)
 
 
 def rss_mib(pid: int) -> float:
