@@ -81,7 +81,6 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 QUERY_ERRORS = errors(401, 404, 422, 429, 503, 504)
 BODY_ERRORS = errors(400, 401, 404, 408, 413, 415, 422, 429, 503, 504)
-IMAGE_ERRORS = errors(400, 401, 404, 408, 413, 415, 422, 429, 503, 504)
 
 
 def image_response(*header_names: str) -> dict[int | str, dict[str, Any]]:

@@ -18,7 +18,7 @@ from app.errors import InvalidInput
 from app.fast_route import QueryModelRoute
 from app.inputs import IMAGE_REQUEST_BODY, read_images
 from app.limits import enforce
-from app.openapi import IMAGE_ERRORS, image_response, json_response
+from app.openapi import BODY_ERRORS, image_response, json_response
 from app.queries import (
     EncodeQuery,
     ImageOptions,
@@ -32,7 +32,7 @@ from app.schemas import EncodeResponse, ImagesResponse, ScoreResponse
 from contract.bounds import bits_per_dim, reparameterize, score_images
 from contract.images import Invert, preprocess_choices
 
-router = APIRouter(tags=["analyse"], responses=IMAGE_ERRORS, route_class=QueryModelRoute)
+router = APIRouter(tags=["analyse"], responses=BODY_ERRORS, route_class=QueryModelRoute)
 
 
 async def _image_batch(request: Request, options: ImageOptions) -> tuple[Served, torch.Tensor]:
