@@ -26,6 +26,22 @@ def test_api_key_is_required_except_on_probes(locked: TestClient) -> None:
     assert locked.get("/sample", headers={"X-API-Key": "s3cret"}).status_code == 200
 
 
+def test_every_model_route_needs_the_key(locked: TestClient) -> None:
+    """Each route in the schema but the probes: 401 without the key, whatever the route class."""
+    schema = locked.get("/openapi.json", headers={"X-API-Key": "s3cret"}).json()
+    probes = {"/livez", "/readyz", "/metrics"}
+    checked = []
+    for path, operations in schema["paths"].items():
+        if path in probes:
+            continue
+        for method in operations:
+            url = path.replace("{name}", "tiny")
+            answer = locked.request(method.upper(), url, json={})
+            assert answer.status_code == 401, (method, path, answer.status_code)
+            checked.append(path)
+    assert {"/sample", "/decode", "/encode", "/score", "/models"} <= set(checked)
+
+
 def test_cors_allows_only_the_listed_origins(locked: TestClient) -> None:
     allowed = locked.get("/livez", headers={"Origin": "https://app.example"})
     assert allowed.headers["access-control-allow-origin"] == "https://app.example"
