@@ -130,6 +130,17 @@ def _latent_lengths(schema: dict[str, Any], registry: ModelRegistry) -> None:
         ]
 
 
+def _limit(declared: dict[str, Any], found: tuple[str, int] | None) -> None:
+    """Write a limit into a field's schema; a default over it is shown lowered, as enforced."""
+    if found is None:
+        return
+    keyword, value = found
+    declared[keyword] = value
+    default = declared.get("default")
+    if isinstance(default, int) and default > value:
+        declared["default"] = value
+
+
 def _settings_limits(schema: dict[str, Any], registry: ModelRegistry) -> None:
     """The settings' limits on query parameters and body fields, from app.limits' table; the
     undocumented parameters left out."""
@@ -143,22 +154,10 @@ def _settings_limits(schema: dict[str, Any], registry: ModelRegistry) -> None:
             for parameter in operation.get("parameters", []):
                 if parameter.get("in") != "query":
                     continue
-                found = schema_limit("query", parameter["name"], settings)
-                if found is not None:
-                    keyword, value = found
-                    parameter["schema"][keyword] = value
-                    default = parameter["schema"].get("default")
-                    if isinstance(default, int) and default > value:
-                        parameter["schema"]["default"] = value
+                _limit(parameter["schema"], schema_limit("query", parameter["name"], settings))
     for name, component in schema.get("components", {}).get("schemas", {}).items():
         for field, declared in component.get("properties", {}).items():
-            found = schema_limit(name, field, settings)
-            if found is not None:
-                keyword, value = found
-                declared[keyword] = value
-                default = declared.get("default")
-                if isinstance(default, int) and default > value:
-                    declared["default"] = value
+            _limit(declared, schema_limit(name, field, settings))
 
 
 def _one_error_shape(schema: dict[str, Any]) -> None:

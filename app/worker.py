@@ -19,148 +19,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import torch
 from torch import Tensor
 
 from app.artifacts import LoadedModel
-from app.errors import ModelFailure, QueueFull, RequestTimeout, ServiceError
+from app.errors import QueueFull, RequestTimeout, ServiceError
+from app.jobs import BatchJob, CallJob, Job, Rows, finished, make_inputs, reply, service_error
 from app.metrics import Metrics
-from app.sampling import PriorRows, make_prior_rows
+from app.sampling import PriorRows
 
 T = TypeVar("T")
-logger = logging.getLogger("app.worker")
 BATCHED_METHODS = ("decode", "encode", "forward")
 # Answers larger than this (values after ?scale=) are encoded in the pool: about 2 ms of PNG
 # work. A 28×28 digit is 784 values; a 64-grid at scale 4, 800 k.
 LARGE_ANSWER_VALUES = 200_000
-Rows = Tensor | Callable[[], Tensor] | PriorRows
-
-
-@dataclass(eq=False, kw_only=True)  # jobs are compared by identity (their fields hold tensors)
-class _Pending:
-    """What every job has: its model, the future its caller awaits, and when it was queued."""
-
-    model: LoadedModel
-    future: asyncio.Future[Any]
-    loop: asyncio.AbstractEventLoop
-    enqueued: float = field(default_factory=time.perf_counter, init=False)
-
-
-@dataclass(eq=False, kw_only=True)
-class BatchJob(_Pending):
-    """`model.<method>(rows)` for `size` rows, joined with others of its kind. `rows`: the
-    inputs [size, ...] on the CPU, a function that makes them, or rows drawn from a prior (both
-    made in the inference thread, which takes that work off the event loop)."""
-
-    method: str
-    rows: Rows
-    size: int
-    finish: Callable[[Any], Any] | None  # runs on the job's output, in the inference thread
-    answer_values: int  # the size of what `finish` makes: large ones go to the encoder pool
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return self.model.name, self.method
-
-
-@dataclass(eq=False, kw_only=True)
-class CallJob(_Pending):
-    """Work that batches itself (e.g. /score), run in the calls thread."""
-
-    work: Callable[[], Any]
-
-
-Job = BatchJob | CallJob
-Reply = tuple[asyncio.Future[Any], Any, BaseException | None]
-
-
-def _settle(replies: list[Reply]) -> None:
-    for future, result, error in replies:
-        if future.done():  # the caller timed out and gave up
-            continue
-        if error is not None:
-            future.set_exception(error)
-        else:
-            future.set_result(result)
-
-
-def _reply(
-    jobs: Sequence[Job], results: Sequence[Any], errors: Sequence[BaseException | None]
-) -> None:
-    """Hand results back: one wake-up per event loop, unless that loop has already closed."""
-    by_loop: dict[asyncio.AbstractEventLoop, list[Reply]] = {}
-    for job, result, error in zip(jobs, results, errors, strict=True):
-        by_loop.setdefault(job.loop, []).append((job.future, result, error))
-    for loop, replies in by_loop.items():
-        with contextlib.suppress(RuntimeError):
-            loop.call_soon_threadsafe(_settle, replies)
-
-
-def _failure(model: LoadedModel, error: Exception) -> ServiceError:
-    """A model error as a 503 for this request; the log keeps the traceback, the client a line."""
-    if isinstance(error, ServiceError):
-        return error
-    logger.error("model %s failed", model.name, exc_info=error)
-    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    # TorchScript puts its own preamble first and the model's message last.
-    summary = (lines[-1] if isinstance(error, torch.jit.Error) else lines[0]) if lines else ""
-    return ModelFailure(
-        f"model {model.name!r} failed on this request: {summary or type(error).__name__}"
-    )
-
-
-def _check_size(job: BatchJob, rows: Tensor) -> Tensor:
-    if len(rows) != job.size:
-        raise ModelFailure(
-            f"the inputs of this request are {len(rows)} rows; it declared {job.size}"
-        )
-    return rows
-
-
-def _inputs_of(job: BatchJob) -> Tensor:
-    """One job's inputs, made if need be, checked against its declared size."""
-    if isinstance(job.rows, PriorRows):
-        return _check_size(job, make_prior_rows([job.rows])[0])
-    return _check_size(job, job.rows() if callable(job.rows) else job.rows)
-
-
-def _make_inputs(batch: list[BatchJob]) -> list[Tensor | ServiceError]:
-    """Each job's inputs, or the error that fails that job alone. Prior draws are made
-    together (one transform per prior); if that raises, each is made alone, so that only the
-    bad one fails."""
-    drawn = [(job, job.rows) for job in batch if isinstance(job.rows, PriorRows)]
-    together: dict[int, Tensor] = {}
-    if len(drawn) > 1:
-        with contextlib.suppress(Exception):
-            made = make_prior_rows([rows for _, rows in drawn])
-            together = {id(job): rows for (job, _), rows in zip(drawn, made, strict=True)}
-    inputs: list[Tensor | ServiceError] = []
-    for job in batch:
-        try:
-            ready = together.get(id(job))
-            inputs.append(_check_size(job, ready) if ready is not None else _inputs_of(job))
-        except Exception as error:  # a fault in one job's inputs fails that request only
-            inputs.append(_failure(job.model, error))
-    return inputs
-
-
-def _finished(job: BatchJob, output: Any) -> tuple[Any, ServiceError | None]:
-    """`job.finish(output)`, or the error that fails this request only."""
-    if job.finish is None:
-        return output, None
-    try:
-        return job.finish(output), None
-    except Exception as failure:  # an encoding fault fails its own request
-        return None, _failure(job.model, failure)
 
 
 class InferenceWorker:
@@ -331,23 +210,23 @@ class InferenceWorker:
             with torch.inference_mode():
                 result = job.work()
         except Exception as failure:  # a fault in the model fails this request only
-            error = _failure(job.model, failure)
+            error = service_error(job.model, failure)
         self.metrics.model_seconds.observe(time.perf_counter() - started)
-        _reply([job], [result], [error])
+        reply([job], [result], [error])
 
     def _execute_batch(self, batch: list[BatchJob]) -> None:
         started = time.perf_counter()
         model, method = batch[0].model, batch[0].method
         for job in batch:
             self.metrics.queue_seconds.observe(started - job.enqueued)
-        made = _make_inputs(batch)
+        made = make_inputs(batch)
         failed = [
             (job, error)
             for job, error in zip(batch, made, strict=True)
             if isinstance(error, ServiceError)
         ]
         if failed:
-            _reply([job for job, _ in failed], [None] * len(failed), [e for _, e in failed])
+            reply([job for job, _ in failed], [None] * len(failed), [e for _, e in failed])
         ready = [
             (job, rows) for job, rows in zip(batch, made, strict=True) if isinstance(rows, Tensor)
         ]
@@ -360,8 +239,8 @@ class InferenceWorker:
                 output = getattr(model.module, method)(inputs.to(model.device))
             parts = [t.cpu() for t in (output if isinstance(output, tuple) else (output,))]
         except Exception as failure:
-            error = _failure(model, failure)
-            _reply(jobs, [None] * len(jobs), [error] * len(jobs))
+            error = service_error(model, failure)
+            reply(jobs, [None] * len(jobs), [error] * len(jobs))
             return
         finally:
             self.metrics.model_seconds.observe(time.perf_counter() - started)
@@ -382,15 +261,15 @@ class InferenceWorker:
             if job.finish is not None and job.answer_values > LARGE_ANSWER_VALUES:
                 self._encoder.submit(self._answer_alone, job, output)
                 continue
-            result, error = _finished(job, output)
+            result, error = finished(job, output)
             answered.append(job)
             results.append(result)
             errors.append(error)
         self.metrics.encode_seconds.observe(time.perf_counter() - encoding)
-        _reply(answered, results, errors)
+        reply(answered, results, errors)
 
     def _answer_alone(self, job: BatchJob, output: Any) -> None:
         started = time.perf_counter()
-        result, error = _finished(job, output)
+        result, error = finished(job, output)
         self.metrics.encode_seconds.observe(time.perf_counter() - started)
-        _reply([job], [result], [error])
+        reply([job], [result], [error])

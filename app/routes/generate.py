@@ -132,8 +132,7 @@ def _prepare(request: Request, options: JsonOptions, *bodies: BaseModel) -> tupl
     settings = target.settings
     enforce(options, settings, "query")
     for body in bodies:
-        if body is not None:
-            enforce(body, settings, "body")
+        enforce(body, settings, "body")
     accept = request.headers.get("accept")
     return target, options.output(accept, settings.max_output_values)
 

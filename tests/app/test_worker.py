@@ -217,7 +217,7 @@ def test_one_bad_job_does_not_fail_its_batch(tiny_artifact: Path) -> None:
 
 
 def test_jobs_take_keyword_fields_only(tiny_artifact: Path) -> None:
-    from app.worker import BatchJob
+    from app.jobs import BatchJob
 
     with pytest.raises(TypeError):
         BatchJob(load_served_model(tiny_artifact, CPU))  # type: ignore[misc,call-arg]
