@@ -74,7 +74,7 @@ def to_uint8(images: torch.Tensor) -> np.ndarray:
     return np.rint(np.clip(array, 0.0, 1.0) * 255.0).astype(np.uint8)
 
 
-def _grey_or_rgb(pixels: np.ndarray) -> np.ndarray:
+def grey_or_rgb(pixels: np.ndarray) -> np.ndarray:
     """One uint8 image [C,H,W] → [H,W] or [H,W,C], as Pillow takes it."""
     return pixels[0] if pixels.shape[0] == 1 else np.ascontiguousarray(pixels.transpose(1, 2, 0))
 
@@ -90,7 +90,7 @@ def tile(images: torch.Tensor, cols: int | None = None) -> np.ndarray:
     cols = max(1, min(cols or math.ceil(math.sqrt(n)), n))
     rows = math.ceil(n / cols)
     if n == 1:
-        return _grey_or_rgb(pixels[0])
+        return grey_or_rgb(pixels[0])
     else:
         canvas = np.zeros((rows * cols, channels, height, width), dtype=np.uint8)
         canvas[:n] = pixels
@@ -122,6 +122,6 @@ def images_to_png(images: torch.Tensor, cols: int | None = None, scale: int = 1)
 def images_to_base64(images: torch.Tensor, scale: int = 1) -> list[str]:
     """Each image as its own base64 PNG (no data: prefix), for JSON responses."""
     return [
-        base64.b64encode(png_bytes(_grey_or_rgb(pixels), scale)).decode("ascii")
+        base64.b64encode(png_bytes(grey_or_rgb(pixels), scale)).decode("ascii")
         for pixels in to_uint8(images)
     ]

@@ -28,3 +28,14 @@ def interpolate(a: Tensor, b: Tensor, steps: int, method: str) -> Tensor:
     path = (torch.sin((1 - t) * omega) * a64 + torch.sin(t * omega) * b64) / math.sin(omega)
     path[0], path[-1] = a64[0], b64[0]  # exact ends, whatever rounding did
     return path.float()
+
+
+def loop_path(keys: Tensor, steps: int) -> Tensor:
+    """A closed walk through keys [K,D], slerp from each to the next and from the last back to
+    the first: [K·steps, D], `steps` points per leg, each leg's end left to the next leg, so the
+    walk repeats without a doubled frame."""
+    legs = [
+        interpolate(keys[i], keys[(i + 1) % len(keys)], steps + 1, "slerp")[:-1]
+        for i in range(len(keys))
+    ]
+    return torch.cat(legs)

@@ -15,7 +15,14 @@ from typing import Any
 from pydantic import BaseModel
 
 from app.errors import InvalidInput
-from app.queries import JsonOptions, PngOptions, ScoreQuery
+from app.queries import (
+    AnimationOptions,
+    InterpolateSeedsQuery,
+    JsonOptions,
+    PngOptions,
+    ScoreQuery,
+    WalkQuery,
+)
 from app.schemas import DecodeRequest, InterpolateFromImages, InterpolateFromLatents, SampleRequest
 from app.settings import Settings
 
@@ -38,10 +45,13 @@ class Limit:
 LIMITS = (
     Limit(owner=SampleRequest, field="n", setting="max_n"),
     Limit(owner=JsonOptions, field="scale", setting="max_scale"),  # PngOptions too
+    Limit(owner=AnimationOptions, field="scale", setting="max_scale"),
     Limit(owner=PngOptions, field="cols", setting="max_cols"),
     Limit(owner=DecodeRequest, field="latents", setting="max_latents", keyword="maxItems"),
     Limit(owner=InterpolateFromLatents, field="steps", setting="max_steps"),
     Limit(owner=InterpolateFromImages, field="steps", setting="max_steps"),
+    Limit(owner=InterpolateSeedsQuery, field="steps", setting="max_steps"),
+    Limit(owner=WalkQuery, field="steps", setting="max_steps"),
     Limit(owner=ScoreQuery, field="k", setting="max_score_k"),
 )
 _BY_OWNER: dict[type[BaseModel], tuple[Limit, ...]] = {}
@@ -77,6 +87,14 @@ def enforce(value: BaseModel, settings: Settings, where: str) -> None:
         raise InvalidInput(f"{where}.{limit.field}: {problem} ({limit.env})")
 
 
+def enforce_total(value: int, setting: str, settings: Settings, what: str) -> None:
+    """422 when a size computed from several fields (`what` = `value`) is over
+    `Settings.<setting>`: the output and animation budgets."""
+    allowed = getattr(settings, setting)
+    if value > allowed:
+        raise InvalidInput(f"{what} = {value:,}; the limit is {allowed:,} (VAE_{setting.upper()})")
+
+
 def schema_limit(owner: str, field: str, settings: Settings) -> tuple[str, int] | None:
     """(JSON-schema keyword, value) of the limit on a body model's field, or on a query
     parameter (`owner` "query": query parameters of one name share one limit), for
@@ -89,4 +107,12 @@ def schema_limit(owner: str, field: str, settings: Settings) -> tuple[str, int] 
 
 
 # The query models' bases; SampleRequest is a body and a query model's base (GET /sample).
-_QUERY_OWNERS = (SampleRequest, JsonOptions, PngOptions, ScoreQuery)
+_QUERY_OWNERS = (
+    SampleRequest,
+    JsonOptions,
+    PngOptions,
+    AnimationOptions,
+    InterpolateSeedsQuery,
+    WalkQuery,
+    ScoreQuery,
+)

@@ -20,7 +20,7 @@ from app.metrics import Metrics
 from app.middleware import BodyGuard, CleanStartupFailure, RequestContext
 from app.openapi import install_truthful_openapi
 from app.registry import ModelRegistry
-from app.routes import analyse, generate, health, models, page
+from app.routes import analyse, animate, generate, health, models, page
 from app.settings import Settings, get_settings
 from contract.errors import ArtifactError
 
@@ -69,7 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Without a key there is nothing to check: skip the dependency, and its per-request cost.
     # The model routes first: the router tries each route in turn, and they take the load.
     protected = [Depends(require_api_key)] if settings.api_key is not None else []
-    for router in (generate.router, analyse.router, models.router):
+    for router in (generate.router, animate.router, analyse.router, models.router):
         app.include_router(router, dependencies=protected)
     app.include_router(health.router)
     app.include_router(page.router)

@@ -57,6 +57,15 @@ HEADERS: dict[str, dict[str, Any]] = {
         "description": "what z was drawn from: fitted, standard, or class (with digit=)",
         "schema": {"type": "string", "enum": ["fitted", "standard", "class"]},
     },
+    "ETag": {
+        "description": "the answer's strong entity tag: send it back in If-None-Match",
+        "schema": {"type": "string"},
+    },
+    "Cache-Control": {
+        "description": "seeded: public (private with VAE_API_KEY), max-age=VAE_CACHE_MAX_AGE, "
+        "immutable; unseeded: no-store",
+        "schema": {"type": "string"},
+    },
     "Retry-After": {
         "description": "seconds to wait before trying again",
         "schema": {"type": "integer", "minimum": 0},
@@ -81,6 +90,15 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 QUERY_ERRORS = errors(401, 404, 422, 429, 503, 504)
 BODY_ERRORS = errors(400, 401, 404, 408, 413, 415, 422, 429, 503, 504)
+
+
+# A GET whose answer has an ETag: If-None-Match with it gets this, and no body.
+NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
+    304: {
+        "description": "not modified: If-None-Match holds this answer's ETag (no body)",
+        "headers": headers("ETag", "Cache-Control"),
+    }
+}
 
 
 def image_response(*header_names: str) -> dict[int | str, dict[str, Any]]:

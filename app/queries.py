@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.rendering import PNG_MEDIA_TYPES, Output
-from app.schemas import MAX_SEED, SampleRequest
+from app.schemas import MAX_SEED, Method, PriorChoice, SampleRequest, Seed
 from contract.images import Invert, Preprocess
 
 # Marks a query parameter that works but is left out of /openapi.json (app.openapi drops it).
@@ -74,6 +74,45 @@ class SamplePngQuery(PngOptions, SampleRequest):
 
 class SampleJsonQuery(JsonOptions, SampleRequest):
     """GET /sample.json."""
+
+
+class AnimationOptions(ModelChoice):
+    """How an animation (GIF or lossless WebP) plays."""
+
+    scale: int = Field(
+        1, ge=1, description="nearest-neighbour upscale factor (at most VAE_MAX_SCALE)"
+    )
+    fps: int = Field(
+        10,
+        ge=1,
+        le=50,
+        description="frames per second; GIF stores a frame's time in 10 ms steps, so it is "
+        "rounded down to them there",
+    )
+    loop: int = Field(
+        0, ge=0, le=65535, description="0: play forever; N: the loop count written into the file"
+    )
+    bounce: bool = Field(False, description="play from A to B, then back to A")
+
+
+class InterpolateSeedsQuery(AnimationOptions, PriorChoice):
+    """GET /interpolate.gif and .webp: from the sample of one seed to the sample of another."""
+
+    seed_a: Seed = Field(description="end A: the image GET /sample?seed=seed_a gives")
+    seed_b: Seed = Field(description="end B: the image GET /sample?seed=seed_b gives")
+    steps: int = Field(
+        16, ge=2, description="frames from A to B, both ends included (at most VAE_MAX_STEPS)"
+    )
+    method: Method = Method.slerp
+
+
+class WalkQuery(AnimationOptions, SampleRequest):
+    """GET /walk.gif and .webp: a loop through the n samples GET /sample?n=&seed= gives."""
+
+    n: int = Field(4, ge=2, description="samples the loop passes through (at most VAE_MAX_N)")
+    steps: int = Field(
+        8, ge=1, description="frames from one sample to the next (at most VAE_MAX_STEPS)"
+    )
 
 
 class ImageOptions(ModelChoice):

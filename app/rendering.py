@@ -33,6 +33,11 @@ class Output:
     media_type: str = PNG_MEDIA_TYPES[0]
     max_values: int | None = None  # VAE_MAX_OUTPUT_VALUES
 
+    @property
+    def form(self) -> str:
+        """What the bytes are: `json`, or the PNG's media type (for ETags)."""
+        return self.media_type if self.png else "json"
+
     def check_budget(self, images: int, shape: tuple[int, int, int]) -> int:
         """The answer's size in values (`images` pictures of `shape`, scaled); 422 before any
         model work when that is over the output budget."""

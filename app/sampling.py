@@ -14,7 +14,7 @@ from torch import Tensor
 
 from app.artifacts import LoadedModel
 from app.errors import InvalidInput
-from app.schemas import Prior, SampleRequest
+from app.schemas import Prior, PriorChoice
 from contract.priors import Draws, LatentPrior
 
 # Seeds for requests that give none. They need to differ, not to be secret: one generator per
@@ -27,7 +27,7 @@ def fresh_seed() -> int:
     return _SEEDS.getrandbits(31)
 
 
-def choose_prior(model: LoadedModel, request: SampleRequest) -> tuple[LatentPrior, str]:
+def choose_prior(model: LoadedModel, request: PriorChoice) -> tuple[LatentPrior, str]:
     """The prior the request names (422 when the model has none by that name), and its name."""
     priors = model.priors
     if request.digit is not None and request.label is not None:
@@ -94,3 +94,9 @@ def make_prior_rows(requests: Sequence[PriorRows]) -> list[Tensor]:
     for request, latents in zip(requests, made, strict=True):
         request.latents = latents
     return [latents for latents in made if latents is not None]
+
+
+def seeded_ends(prior: LatentPrior, seeds: tuple[int, int], temperature: float) -> Tensor:
+    """[2,D]: the latents GET /sample?seed=a and ?seed=b draw (n=1), bit for bit."""
+    rows = [PriorRows(prior=prior, n=1, seed=seed, temperature=temperature) for seed in seeds]
+    return torch.cat(make_prior_rows(rows))

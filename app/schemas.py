@@ -44,12 +44,10 @@ class Method(StrEnum):
     slerp = "slerp"
 
 
-class SampleRequest(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"n": 16, "seed": 42, "temperature": 1.0}]}
-    )
-    n: int = Field(1, ge=1, description="number of samples (at most VAE_MAX_N)")
-    seed: Seed | None = Field(None, description="random when omitted")
+class PriorChoice(BaseModel):
+    """Which distribution latents are drawn from, and how widely: /sample and the animations."""
+
+    model_config = ConfigDict(extra="forbid")
     temperature: float = Field(
         1.0, gt=0, le=MAX_TEMPERATURE, allow_inf_nan=False, description="prior scale"
     )
@@ -65,6 +63,14 @@ class SampleRequest(BaseModel):
     prior: Prior | None = Field(
         None, description="fitted (default when the model has one) or standard N(0, I)"
     )
+
+
+class SampleRequest(PriorChoice):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"n": 16, "seed": 42, "temperature": 1.0}]}
+    )
+    n: int = Field(1, ge=1, description="number of samples (at most VAE_MAX_N)")
+    seed: Seed | None = Field(None, description="random when omitted")
 
 
 class DecodeRequest(BaseModel):

@@ -47,6 +47,18 @@ class Settings(BaseSettings):
         description="largest answer in pixels × channels, after ?scale=, summed over its images",
     )
 
+    max_frames: int = Field(256, ge=2, description="most frames in one animation")
+    max_animation_pixels: int = Field(
+        16 * 1024 * 1024,
+        ge=1,
+        description="largest animation in pixels, after ?scale=, summed over its frames",
+    )
+    cache_max_age: int = Field(
+        31536000,
+        ge=0,
+        description="seconds caches may keep a seeded answer (Cache-Control max-age); "
+        "0: they must revalidate each time",
+    )
     queue_size: int = Field(256, ge=1, description="requests waiting per device before 429")
     max_batch_size: int = Field(256, ge=1, description="most rows in one batched model call")
     max_wait_ms: float = Field(

@@ -11,20 +11,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import torch
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
-from starlette.concurrency import run_in_threadpool
 
 from app.bodies import DECODE_BODY, INTERPOLATE_BODY, SAMPLE_BODY, read_json, request_body
-from app.codecs import decode_base64, image_to_tensor
+from app.caching import NO_STORE, fixed_by_url, not_modified, url_tag
 from app.deps import Served, served
-from app.errors import InvalidInput
 from app.fast_route import QueryModelRoute
-from app.latent_math import interpolate
 from app.limits import enforce
-from app.openapi import BODY_ERRORS, QUERY_ERRORS, image_response, json_response
+from app.openapi import BODY_ERRORS, NOT_MODIFIED, QUERY_ERRORS, image_response, json_response
+from app.paths import body_path, latent_batch
 from app.queries import JsonOptions, PngOptions, SampleJsonQuery, SamplePngQuery
 from app.rendering import Output
 from app.sampling import PriorRows, choose_prior, fresh_seed
@@ -41,6 +38,7 @@ from app.schemas import (
 
 router = APIRouter(tags=["generate"], route_class=QueryModelRoute)
 SEED_HEADERS = ("X-Seed", "X-Prior")
+CACHE_HEADERS = ("ETag", "Cache-Control")
 SAMPLE_TEXT = (
     "Same seed, same device → the same bytes. The seed used is echoed in X-Seed, the prior "
     "in X-Prior."
@@ -52,21 +50,29 @@ INTERPOLATE_TEXT = (
 )
 
 
-def _latent_batch(vectors: list[list[float]], latent_dim: int) -> torch.Tensor:
-    """[N,D] from vectors whose count the body's declaration bounds; D depends on the model."""
-    for index, vector in enumerate(vectors):
-        if len(vector) != latent_dim:
-            raise InvalidInput(
-                f"latent {index} has length {len(vector)}; this model needs {latent_dim}"
-            )
-    return torch.tensor(vectors, dtype=torch.float32)  # [N,D]
+def _sample_caching(
+    http: Request, served: Served, query: SampleRequest, output: Output, prior_name: str
+) -> dict[str, str]:
+    """Seeded: an ETag and a year's freshness; unseeded: no-store (app.caching)."""
+    if query.seed is None:
+        return dict(NO_STORE)
+    tag = url_tag(http, served.model, query, prior=prior_name, form=output.form)
+    return fixed_by_url(served.settings, tag, negotiated=isinstance(query, PngOptions))
 
 
-async def _sample(served: Served, request: SampleRequest, output: Output) -> Response:
+async def _sample(
+    served: Served, request: SampleRequest, output: Output, http: Request | None = None
+) -> Response:
+    """`http`: the GET whose URL holds `request` (cacheable when seeded); None for a POST."""
     model = served.model
     seed = request.seed if request.seed is not None else fresh_seed()
     prior, prior_name = choose_prior(model, request)
     values = output.check_budget(request.n, model.image_shape)
+    headers = {}
+    if http is not None:
+        headers = _sample_caching(http, served, request, output, prior_name)
+        if (unchanged := not_modified(http, headers)) is not None:
+            return unchanged  # before any model work
     # z is drawn in the inference thread, from a generator seeded by the request.
     rows = PriorRows(prior=prior, n=request.n, seed=seed, temperature=request.temperature)
     encoded = await served.worker.run(model, "decode", rows, output.encoder(), answer_values=values)
@@ -79,7 +85,7 @@ async def _sample(served: Served, request: SampleRequest, output: Output) -> Res
             "prior": prior_name,
             "latents": rows.latents.tolist() if rows.latents is not None else [],
         },
-        headers={"X-Seed": str(seed), "X-Prior": prior_name},
+        headers={**headers, "X-Seed": str(seed), "X-Prior": prior_name},
     )
 
 
@@ -88,7 +94,7 @@ async def _decode(
 ) -> Response:
     model = served.model
     vectors = body.latents if isinstance(body, DecodeRequest) else [body.latents]
-    z = _latent_batch(vectors, model.latent_dim)
+    z = latent_batch(vectors, model.latent_dim)
     values = output.check_budget(len(z), model.image_shape)
     encoded = await served.worker.run(model, "decode", z, output.encoder(), answer_values=values)
     return output.respond(encoded, lambda images: {"model": model.name, "images": images})
@@ -99,24 +105,7 @@ async def _interpolate(
 ) -> Response:
     model = served.model
     values = output.check_budget(body.steps, model.image_shape)
-    if isinstance(body, InterpolateFromLatents):
-        endpoints = _latent_batch(body.latents, model.latent_dim)
-    else:
-        pictures = await run_in_threadpool(
-            lambda: torch.stack(
-                [
-                    image_to_tensor(
-                        decode_base64(text),
-                        model.image_shape,
-                        served.settings.max_image_pixels,
-                        background=model.background,
-                    )
-                    for text in body.images
-                ]
-            )
-        )
-        endpoints, _ = await served.worker.run(model, "encode", pictures)
-    path = interpolate(endpoints[0], endpoints[1], body.steps, str(body.method))  # [S,D]
+    path = await body_path(served, body)  # [S,D]
     encoded = await served.worker.run(
         model, "decode", path, output.encoder(strip=True), answer_values=values
     )
@@ -143,11 +132,11 @@ def _prepare(request: Request, options: JsonOptions, *bodies: BaseModel) -> tupl
     summary="Draw n samples from the prior: a PNG",
     description=SAMPLE_TEXT,
     response_class=Response,
-    responses={**QUERY_ERRORS, **image_response(*SEED_HEADERS)},
+    responses={**QUERY_ERRORS, **image_response(*SEED_HEADERS, *CACHE_HEADERS), **NOT_MODIFIED},
 )
 async def sample_png(request: Request, query: Annotated[SamplePngQuery, Query()]) -> Response:
     target, output = _prepare(request, query)
-    return await _sample(target, query, output)
+    return await _sample(target, query, output, request)
 
 
 @router.get(
@@ -156,11 +145,11 @@ async def sample_png(request: Request, query: Annotated[SamplePngQuery, Query()]
     summary="Draw n samples from the prior: JSON",
     description=SAMPLE_TEXT,
     response_model=SampleResponse,
-    responses={**QUERY_ERRORS, **json_response(*SEED_HEADERS)},
+    responses={**QUERY_ERRORS, **json_response(*SEED_HEADERS, *CACHE_HEADERS), **NOT_MODIFIED},
 )
 async def sample_json(request: Request, query: Annotated[SampleJsonQuery, Query()]) -> Response:
     target, output = _prepare(request, query)
-    return await _sample(target, query, output)
+    return await _sample(target, query, output, request)
 
 
 @router.post(
