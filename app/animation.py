@@ -62,8 +62,8 @@ class Animation:
             pixels,
             "max_animation_pixels",
             settings,
-            f"this animation's pixels, {frames} frames × {height * self.scale}×"
-            f"{width * self.scale},",
+            f"this animation's pixels ({frames} frames of {height * self.scale}×"
+            f"{width * self.scale})",
         )
         return pixels * channels
 
