@@ -22,6 +22,7 @@ from app.settings import Settings
 
 AnimationFormat = Literal["gif", "webp"]
 MEDIA_TYPES: dict[str, str] = {"gif": "image/gif", "webp": "image/webp"}
+OCTETS = "application/octet-stream"
 
 
 @dataclass(frozen=True)
@@ -33,14 +34,20 @@ class Animation:
     loop: int  # 0: forever
     bounce: bool
     scale: int
+    media_type: str
 
     @classmethod
-    def of(cls, format: AnimationFormat, options: AnimationOptions) -> Animation:
-        return cls(format, options.fps, options.loop, options.bounce, options.scale)
-
-    @property
-    def media_type(self) -> str:
-        return MEDIA_TYPES[self.format]
+    def of(
+        cls, format: AnimationFormat, options: AnimationOptions, media_type: str | None = None
+    ) -> Animation:
+        return cls(
+            format,
+            options.fps,
+            options.loop,
+            options.bounce,
+            options.scale,
+            media_type or MEDIA_TYPES[format],
+        )
 
     @property
     def frame_ms(self) -> int:

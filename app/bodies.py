@@ -64,8 +64,10 @@ def require_json(request: Request) -> None:
 
 
 def _validate(adapter: TypeAdapter[T], raw: bytes) -> T:
+    """Strict: JSON has real numbers and booleans, so `true` is not a latent component nor a
+    step count, and "8" is not 8 (pydantic's lax mode would take both, against the schema)."""
     try:
-        return adapter.validate_json(raw)
+        return adapter.validate_json(raw, strict=True)
     except ValidationError as error:
         if any(item["type"] == "json_invalid" for item in error.errors()):
             reason = error.errors()[0].get("ctx", {}).get("error", "malformed")

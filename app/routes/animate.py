@@ -15,7 +15,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from torch import Tensor
 
-from app.animation import MEDIA_TYPES, Animation, AnimationFormat
+from app.animation import MEDIA_TYPES, OCTETS, Animation, AnimationFormat
 from app.bodies import INTERPOLATE_BODY, read_json, request_body
 from app.caching import NO_STORE, fixed_by_url, not_modified, url_tag
 from app.deps import Served, served
@@ -50,7 +50,10 @@ def _documented(
     answer = {
         200: {
             "description": f"an animated {format.upper()}",
-            "content": {MEDIA_TYPES[format]: {"schema": {"type": "string", "format": "binary"}}},
+            "content": {
+                media_type: {"schema": {"type": "string", "format": "binary"}}
+                for media_type in (MEDIA_TYPES[format], OCTETS)
+            },
             "headers": headers(*header_names),
         }
     }
@@ -82,14 +85,30 @@ async def _animate(
     return Response(encoded, media_type=animation.media_type, headers=headers)
 
 
+def _caching(
+    request: Request, target: Served, query: AnimationOptions, animation: Animation, prior: str
+) -> dict[str, str]:
+    """A seeded animation's ETag and freshness; Accept may choose the media type."""
+    tag = url_tag(request, target.model, query, prior=prior, form=animation.media_type)
+    return fixed_by_url(target.settings, tag, negotiated=True)
+
+
+def _animation(request: Request, format: AnimationFormat, options: AnimationOptions) -> Animation:
+    """The animation asked for; as application/octet-stream when Accept prefers that (what
+    generated clients read as bytes), like the PNG routes."""
+    wanted = (request.headers.get("accept") or "").lower()
+    octets = OCTETS in wanted and MEDIA_TYPES[format] not in wanted
+    return Animation.of(format, options, OCTETS if octets else None)
+
+
 async def _from_seeds(
     request: Request, query: InterpolateSeedsQuery, format: AnimationFormat
 ) -> Response:
     target = _target(request, query)
-    model, animation = target.model, Animation.of(format, query)
+    model, animation = target.model, _animation(request, format, query)
     prior, prior_name = choose_prior(model, query)
     animation.check_budget(query.steps, model.image_shape, target.settings)
-    caching = fixed_by_url(target.settings, url_tag(request, model, query, prior=prior_name))
+    caching = _caching(request, target, query, animation, prior_name)
     if (unchanged := not_modified(request, caching)) is not None:
         return unchanged
 
@@ -106,15 +125,15 @@ async def _from_body(
     body = await read_json(request, INTERPOLATE_BODY)
     target = _target(request, query)
     enforce(body, target.settings, "body")
-    animation = Animation.of(format, query)
+    animation = _animation(request, format, query)
     animation.check_budget(body.steps, target.model.image_shape, target.settings)
     path = await body_path(target, body)
-    return await _animate(target, animation, path, body.steps, dict(NO_STORE))
+    return await _animate(target, animation, path, body.steps, {})  # POST: not cacheable
 
 
 async def _walk(request: Request, query: WalkQuery, format: AnimationFormat) -> Response:
     target = _target(request, query)
-    model, animation = target.model, Animation.of(format, query)
+    model, animation = target.model, _animation(request, format, query)
     prior, prior_name = choose_prior(model, query)
     frames = query.n * query.steps
     animation.check_budget(frames, model.image_shape, target.settings)
@@ -122,7 +141,7 @@ async def _walk(request: Request, query: WalkQuery, format: AnimationFormat) -> 
         caching, seed = dict(NO_STORE), fresh_seed()
     else:
         caching, seed = (
-            fixed_by_url(target.settings, url_tag(request, model, query, prior=prior_name)),
+            _caching(request, target, query, animation, prior_name),
             query.seed,
         )
         if (unchanged := not_modified(request, caching)) is not None:

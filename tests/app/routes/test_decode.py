@@ -37,6 +37,8 @@ def test_decode_matches_sample(client: TestClient) -> None:
         ({"latents": [["a", 0, 0, 0]]}, "latents"),
         ({"latents": [[0.0] * 4] * 257}, "at most 256 items"),
         ({"vectors": [[0.0] * 4]}, "latents"),
+        ({"latents": [[True, 0, 0, 0]]}, "Input should be a valid number"),  # not lax: no bools
+        ({"latents": [["1.5", 0, 0, 0]]}, "Input should be a valid number"),
     ],
 )
 def test_bad_latents_are_422(client: TestClient, body: dict[str, object], fragment: str) -> None:
