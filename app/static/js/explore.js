@@ -1,10 +1,14 @@
-// Explore: a 2-D pad over two chosen latent dimensions, decoded live.
+// Explore: a 2-D pad over two chosen latent dimensions, decoded live. The point and the two
+// dimensions are kept in the address.
 import { api, coalesced, state } from "./api.js";
+import { latentFrom, latentText, linked, remember } from "./link.js";
 
 const $ = (id) => document.getElementById(id);
 const RANGE = 3; // the pad spans ±3 prior standard deviations
 let latent = [];
+let first = true;
 const decode = coalesced(async () => {
+  remember({ explore_x: $("dim-x").value, explore_y: $("dim-y").value, explore_z: latentText(latent) });
   const png = await api("/decode", { method: "POST", query: { scale: 6 }, json: { latents: [latent] } });
   const image = $("explore-image");
   if (image.src.startsWith("blob:")) URL.revokeObjectURL(image.src);
@@ -43,7 +47,7 @@ export function setupExplore(onModelChange) {
     event.preventDefault();
     move(x + moves[event.key][0], y + moves[event.key][1]);
   });
-  for (const id of ["dim-x", "dim-y"]) $(id).addEventListener("change", placeDot);
+  for (const id of ["dim-x", "dim-y"]) $(id).addEventListener("change", () => { placeDot(); decode(); });
   $("explore-reset").addEventListener("click", () => { latent = latent.map(() => 0); placeDot(); decode(); });
   $("explore-from-sample").addEventListener("click", async () => {
     try {
@@ -54,9 +58,20 @@ export function setupExplore(onModelChange) {
   });
   onModelChange(() => {
     latent = new Array(state.latentDim).fill(0);
+    let [x, y] = [0, 1];
+    const linkedLatent = latentFrom(linked("explore_z") ?? "");
+    if (first && linkedLatent.length === state.latentDim && linkedLatent.every(Number.isFinite)) {
+      latent = linkedLatent;
+      const dim = (name, fallback) => {
+        const value = Number(linked(name));
+        return Number.isInteger(value) && value >= 0 && value < state.latentDim ? value : fallback;
+      };
+      [x, y] = [dim("explore_x", 0), dim("explore_y", 1)];
+    }
+    first = false;
     const options = (selected) => latent.map((_, i) => new Option(`z${i}`, i, false, i === selected));
-    $("dim-x").replaceChildren(...options(0));
-    $("dim-y").replaceChildren(...options(1));
+    $("dim-x").replaceChildren(...options(x));
+    $("dim-y").replaceChildren(...options(y));
     placeDot();
     decode();
   });

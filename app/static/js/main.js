@@ -4,6 +4,8 @@ import { setupSample } from "./sample.js";
 import { setupDraw } from "./draw.js";
 import { setupInterpolate } from "./interpolate.js";
 import { setupExplore } from "./explore.js";
+import { setupWalk } from "./walk.js";
+import { linked, remember } from "./link.js";
 
 const number = (value, digits = 1) => (typeof value === "number" ? value.toFixed(digits) : "?");
 
@@ -47,6 +49,7 @@ async function choose(name) {
   state.colour = (model.image_shape || [1])[0] === 3;
   state.background = model.background || [255, 255, 255];
   state.a = state.b = state.drawing = null;
+  remember({ model: model.name });
   const summary = document.getElementById("model-summary");
   summary.textContent = `${model.description || model.name}.`;
   listeners.forEach((listener) => listener(model));
@@ -64,13 +67,16 @@ async function start() {
   const { default: fallback, models } = await api("/models");
   state.models = models;
   const picker = document.getElementById("model");
-  picker.replaceChildren(...models.map((m) => new Option(m.name, m.name, false, m.name === fallback)));
+  // The model the address names, when it is loaded; else the server's default.
+  const initial = models.some((m) => m.name === linked("model")) ? linked("model") : fallback;
+  picker.replaceChildren(...models.map((m) => new Option(m.name, m.name, false, m.name === initial)));
   picker.onchange = () => choose(picker.value);
-  await choose(fallback);
+  await choose(initial);
 }
 
 setupSample(onModelChange);
 setupDraw(onModelChange);
 setupInterpolate(onModelChange);
 setupExplore(onModelChange);
+setupWalk(onModelChange);
 start().catch(() => { /* already shown on the page */ });
