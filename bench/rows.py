@@ -49,7 +49,14 @@ LARGE_GRID = Request("/sample?n=64&scale=6")
 ROWS[ALONE_ROW] = (Request("/sample?n=1"), 16)
 ROWS[BEHIND_ROW] = (Request("/sample?n=1"), 16)
 BACKGROUND: dict[str, tuple[Request, int]] = {BEHIND_ROW: (LARGE_GRID, 2)}
+# Caching: a seeded /sample in full, and the same URL revalidated (If-None-Match: * holds any
+# tag, so every answer is a 304 with no model work). Only vae-serve answers 304s.
+SEEDED_ROW = "/sample n=1 seed=1 PNG, C=32"
+NOT_MODIFIED_ROW = "/sample n=1 seed=1 If-None-Match → 304, C=32"
+ROWS[SEEDED_ROW] = (Request("/sample?n=1&seed=1"), 32)
+ROWS[NOT_MODIFIED_ROW] = (Request("/sample?n=1&seed=1", headers=(("If-None-Match", "*"),)), 32)
 # The rows every peer serves; the large grids need a server that reads n and scale.
 SAMPLE_ROWS = tuple(
-    name for name in ROWS if name.startswith("/sample n=1") and name not in BACKGROUND
+    name for name in ROWS if name.startswith("/sample n=1 PNG") and name not in BACKGROUND
 )
+OURS_ONLY = (SEEDED_ROW, NOT_MODIFIED_ROW)

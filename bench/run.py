@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.ceiling import compute_ceiling
-from bench.rows import BACKGROUND, COLOUR_ROW, LIT_SAMPLE, ROWS, SAMPLE_ROWS
+from bench.rows import BACKGROUND, COLOUR_ROW, LIT_SAMPLE, OURS_ONLY, ROWS, SAMPLE_ROWS
 from bench.servers import COLOUR_WEIGHTS, WEIGHTS, Server, rss_mib, started
 from bench.wrk import WrkResult, require_wrk, run_wrk, wrk_in_background
 
@@ -117,7 +117,12 @@ def servers(
             peer=False,
             rows=SAMPLE_ROWS,
         ),
-        Server("naive FastAPI", uvicorn("bench.peers.naive:app"), weights, rows=tuple(ROWS)),
+        Server(
+            "naive FastAPI",
+            uvicorn("bench.peers.naive:app"),
+            weights,
+            rows=tuple(row for row in ROWS if row not in OURS_ONLY),
+        ),
         Server(
             "LitServe",
             [sys.executable, "-m", "bench.peers.lit", "{port}"],

@@ -37,6 +37,7 @@ class Request:
     method: str = "GET"
     body: bytes = b""
     content_type: str = ""
+    headers: tuple[tuple[str, str], ...] = ()  # (name, value), ASCII
 
     def lua(self) -> str:
         # Lua string literals take any byte as a decimal escape: the body goes in verbatim.
@@ -44,6 +45,9 @@ class Request:
         lines = [f'wrk.method = "{self.method}"', f'wrk.body = "{body}"']
         if self.content_type:
             lines.append(f'wrk.headers["Content-Type"] = "{self.content_type}"')
+        for name, value in self.headers:
+            escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+            lines.append(f'wrk.headers["{name}"] = "{escaped}"')
         return "\n".join(lines) + "\n" + _REPORT
 
 
