@@ -11,7 +11,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    """Every knob the service has; the README's settings table mirrors this class."""
+    """Every knob the service has; the settings table in docs/deployment.md mirrors this class."""
 
     model_config = SettingsConfigDict(env_prefix="VAE_", env_file=".env", extra="ignore")
 
