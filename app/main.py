@@ -80,7 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST"],
             allow_headers=["*"],
-            expose_headers=["X-Seed", "X-Prior", "X-Request-ID", "X-Process-Time"],
+            expose_headers=["X-Seed", "X-Prior", "X-Request-ID", "X-Process-Time", "ETag"],
         )
     app.add_middleware(
         BodyGuard, max_bytes=settings.max_body_bytes, timeout_s=settings.body_timeout_s

@@ -47,6 +47,12 @@ def test_cors_allows_only_the_listed_origins(locked: TestClient) -> None:
     assert allowed.headers["access-control-allow-origin"] == "https://app.example"
     other = locked.get("/livez", headers={"Origin": "https://evil.example"})
     assert "access-control-allow-origin" not in other.headers
+    # A page on the allowed origin can read the seed and the ETag it revalidates with.
+    seeded = locked.get(
+        "/sample?seed=1", headers={"Origin": "https://app.example", "X-API-Key": "s3cret"}
+    )
+    exposed = seeded.headers["access-control-expose-headers"]
+    assert {"X-Seed", "ETag"} <= {name.strip() for name in exposed.split(",")}
 
 
 def test_cors_is_off_by_default(client: TestClient) -> None:
