@@ -37,6 +37,10 @@ FROM_BODY_TEXT = (
     "From two latents or two images (the body of POST /interpolate); its frames are the "
     "tiles of that strip."
 )
+LIMITS_TEXT = (
+    " At most VAE_MAX_FRAMES frames (bounce included) and VAE_MAX_ANIMATION_PIXELS pixels "
+    "(frames × height × width after scale); over either is a 422 that names it."
+)
 WALK_TEXT = (
     "A loop through the n samples GET /sample?n=&seed= gives, slerp from each to the next and "
     "from the last back to the first. With a seed it is fixed by its URL: cacheable."
@@ -59,7 +63,7 @@ def _documented(
     }
     return {
         "response_class": Response,
-        "description": text,
+        "description": text + LIMITS_TEXT,
         "responses": {**errors, **answer, **(NOT_MODIFIED if errors is QUERY_ERRORS else {})},
     }
 
