@@ -10,7 +10,8 @@ SETTINGS_PAGE = Path(__file__).resolve().parents[2] / "docs" / "deployment.md"
 
 
 def test_every_setting_is_documented_with_its_default() -> None:
-    rows = dict(re.findall(r"^\| `(VAE_[A-Z0-9_]+)` \| `([^`]*)` \|", SETTINGS_PAGE.read_text(), re.M))
+    table = SETTINGS_PAGE.read_text()
+    rows = dict(re.findall(r"^\| `(VAE_[A-Z0-9_]+)` \| `([^`]*)` \|", table, re.M))
     expected = {}
     for name, field in Settings.model_fields.items():
         default = field.get_default(call_default_factory=True)
