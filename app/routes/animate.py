@@ -28,7 +28,7 @@ from app.queries import AnimationOptions, InterpolateSeedsQuery, WalkQuery
 from app.sampling import PriorRows, choose_prior, fresh_seed, make_prior_rows, seeded_ends
 
 router = APIRouter(tags=["animate"], route_class=QueryModelRoute)
-SEED_HEADERS = ("X-Seed", "X-Prior", "ETag", "Cache-Control")
+CACHE_HEADERS = ("ETag", "Cache-Control")
 FROM_SEEDS_TEXT = (
     "From the sample of seed_a to the sample of seed_b (the images GET /sample?seed= gives), "
     "linear or slerp. Fixed by its URL: cacheable, with an ETag."
@@ -48,9 +48,16 @@ WALK_TEXT = (
 
 
 def _documented(
-    format: AnimationFormat, text: str, errors: dict[int | str, Any], *header_names: str
+    format: AnimationFormat,
+    text: str,
+    errors: dict[int | str, Any],
+    *header_names: str,
+    cacheable: bool = False,
 ) -> dict[str, Any]:
-    """The decorator's documentation of a route answering `format`; GET routes can be 304."""
+    """The decorator's documentation of a route answering `format`; a `cacheable` one also
+    declares its ETag, Cache-Control and 304."""
+    if cacheable:
+        header_names += CACHE_HEADERS
     answer = {
         200: {
             "description": f"an animated {format.upper()}",
@@ -64,7 +71,7 @@ def _documented(
     return {
         "response_class": Response,
         "description": text + LIMITS_TEXT,
-        "responses": {**errors, **answer, **(NOT_MODIFIED if errors is QUERY_ERRORS else {})},
+        "responses": {**errors, **answer, **(NOT_MODIFIED if cacheable else {})},
     }
 
 
@@ -165,7 +172,7 @@ async def _walk(request: Request, query: WalkQuery, format: AnimationFormat) -> 
     "/interpolate.gif",
     operation_id="interpolateSeedsGif",
     summary="Animate from one seed's sample to another's: a GIF",
-    **_documented("gif", FROM_SEEDS_TEXT, QUERY_ERRORS, "X-Prior", "ETag", "Cache-Control"),
+    **_documented("gif", FROM_SEEDS_TEXT, QUERY_ERRORS, "X-Prior", cacheable=True),
 )
 async def interpolate_seeds_gif(
     request: Request, query: Annotated[InterpolateSeedsQuery, Query()]
@@ -177,7 +184,7 @@ async def interpolate_seeds_gif(
     "/interpolate.webp",
     operation_id="interpolateSeedsWebp",
     summary="Animate from one seed's sample to another's: a lossless WebP",
-    **_documented("webp", FROM_SEEDS_TEXT, QUERY_ERRORS, "X-Prior", "ETag", "Cache-Control"),
+    **_documented("webp", FROM_SEEDS_TEXT, QUERY_ERRORS, "X-Prior", cacheable=True),
 )
 async def interpolate_seeds_webp(
     request: Request, query: Annotated[InterpolateSeedsQuery, Query()]
@@ -215,7 +222,7 @@ async def interpolate_webp(
     "/walk.gif",
     operation_id="walkGif",
     summary="A seamless loop through n samples: a GIF",
-    **_documented("gif", WALK_TEXT, QUERY_ERRORS, *SEED_HEADERS, "ETag", "Cache-Control"),
+    **_documented("gif", WALK_TEXT, QUERY_ERRORS, "X-Seed", "X-Prior", cacheable=True),
 )
 async def walk_gif(request: Request, query: Annotated[WalkQuery, Query()]) -> Response:
     return await _walk(request, query, "gif")
@@ -225,7 +232,7 @@ async def walk_gif(request: Request, query: Annotated[WalkQuery, Query()]) -> Re
     "/walk.webp",
     operation_id="walkWebp",
     summary="A seamless loop through n samples: a lossless WebP",
-    **_documented("webp", WALK_TEXT, QUERY_ERRORS, *SEED_HEADERS, "ETag", "Cache-Control"),
+    **_documented("webp", WALK_TEXT, QUERY_ERRORS, "X-Seed", "X-Prior", cacheable=True),
 )
 async def walk_webp(request: Request, query: Annotated[WalkQuery, Query()]) -> Response:
     return await _walk(request, query, "webp")
