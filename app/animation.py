@@ -8,7 +8,6 @@ colours: grey frames are exact, colour frames are quantised (a palette per frame
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -73,9 +72,6 @@ class Animation:
             f"{width * self.scale})",
         )
         return pixels * channels
-
-    def encoder(self) -> Callable[[Tensor], bytes]:
-        return self.encode
 
     def encode(self, images: Tensor) -> bytes:
         """images [N,C,H,W] in [0, 1] → the file's bytes. Pillow merges a frame identical to

@@ -59,6 +59,10 @@ def matches(if_none_match: str | None, etag: str) -> bool:
     return False
 
 
+def _scope(settings: Settings) -> str:
+    return "private" if settings.api_key is not None else "public"
+
+
 def _vary(negotiated: bool, settings: Settings) -> str | None:
     names = (["Accept"] if negotiated else []) + (
         list(KEY_HEADERS) if settings.api_key is not None else []
@@ -77,8 +81,7 @@ def fixed_by_url(settings: Settings, etag: str, negotiated: bool = False) -> dic
     """The headers of an answer its URL fixes for as long as the model stays: cacheable for
     VAE_CACHE_MAX_AGE seconds, `immutable` (no revalidation on reload); `negotiated` when the
     Accept header also chooses the form (the PNG routes' JSON fallback)."""
-    scope = "private" if settings.api_key is not None else "public"
-    age = settings.cache_max_age
+    scope, age = _scope(settings), settings.cache_max_age
     control = f"{scope}, max-age={age}, immutable" if age > 0 else f"{scope}, no-cache"
     return _headers(etag, control, _vary(negotiated, settings))
 
@@ -86,8 +89,7 @@ def fixed_by_url(settings: Settings, etag: str, negotiated: bool = False) -> dic
 def revalidated(settings: Settings, etag: str) -> dict[str, str]:
     """The headers of an answer that may change without its URL changing (/models, after a
     redeploy): stored, but checked with the server (If-None-Match) before each use."""
-    scope = "private" if settings.api_key is not None else "public"
-    return _headers(etag, f"{scope}, no-cache", _vary(False, settings))
+    return _headers(etag, f"{_scope(settings)}, no-cache", _vary(False, settings))
 
 
 def not_modified(request: Request, headers: dict[str, str]) -> Response | None:

@@ -89,7 +89,7 @@ def enforce(value: BaseModel, settings: Settings, where: str) -> None:
 
 def enforce_total(value: int, setting: str, settings: Settings, what: str) -> None:
     """422 when a size computed from several fields (`what` = `value`) is over
-    `Settings.<setting>`: the output and animation budgets."""
+    `Settings.<setting>`: the animation budgets (app.animation)."""
     allowed = getattr(settings, setting)
     if value > allowed:
         raise InvalidInput(f"{what} = {value:,}; the limit is {allowed:,} (VAE_{setting.upper()})")

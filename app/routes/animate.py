@@ -86,10 +86,11 @@ async def _animate(
     animation: Animation,
     path: Tensor | Callable[[], Tensor],
     frames: int,
+    values: int,
     headers: dict[str, str],
 ) -> Response:
-    """Decode `frames` latents (or those `path` makes in the inference thread) into one file."""
-    values = animation.check_budget(frames, target.model.image_shape, target.settings)
+    """Decode `frames` latents (or those `path` makes in the inference thread) into one file
+    of `values` values (Animation.check_budget, already checked)."""
     encoded = await target.worker.run(
         target.model, "decode", path, animation.encode, size=frames, answer_values=values
     )
@@ -118,7 +119,7 @@ async def _from_seeds(
     target = _target(request, query)
     model, animation = target.model, _animation(request, format, query)
     prior, prior_name = choose_prior(model, query)
-    animation.check_budget(query.steps, model.image_shape, target.settings)
+    values = animation.check_budget(query.steps, model.image_shape, target.settings)
     caching = _caching(request, target, query, animation, prior_name)
     if (unchanged := not_modified(request, caching)) is not None:
         return unchanged
@@ -127,7 +128,9 @@ async def _from_seeds(
         ends = seeded_ends(prior, (query.seed_a, query.seed_b), query.temperature)
         return interpolate(ends[0], ends[1], query.steps, str(query.method))
 
-    return await _animate(target, animation, path, query.steps, {**caching, "X-Prior": prior_name})
+    return await _animate(
+        target, animation, path, query.steps, values, {**caching, "X-Prior": prior_name}
+    )
 
 
 async def _from_body(
@@ -137,9 +140,9 @@ async def _from_body(
     target = _target(request, query)
     enforce(body, target.settings, "body")
     animation = _animation(request, format, query)
-    animation.check_budget(body.steps, target.model.image_shape, target.settings)
+    values = animation.check_budget(body.steps, target.model.image_shape, target.settings)
     path = await body_path(target, body)
-    return await _animate(target, animation, path, body.steps, {})  # POST: not cacheable
+    return await _animate(target, animation, path, body.steps, values, {})  # POST: not cached
 
 
 async def _walk(request: Request, query: WalkQuery, format: AnimationFormat) -> Response:
@@ -147,14 +150,11 @@ async def _walk(request: Request, query: WalkQuery, format: AnimationFormat) -> 
     model, animation = target.model, _animation(request, format, query)
     prior, prior_name = choose_prior(model, query)
     frames = query.n * query.steps
-    animation.check_budget(frames, model.image_shape, target.settings)
-    if query.seed is None:
-        caching, seed = dict(NO_STORE), fresh_seed()
-    else:
-        caching, seed = (
-            _caching(request, target, query, animation, prior_name),
-            query.seed,
-        )
+    values = animation.check_budget(frames, model.image_shape, target.settings)
+    seed = query.seed if query.seed is not None else fresh_seed()
+    caching = dict(NO_STORE)
+    if query.seed is not None:
+        caching = _caching(request, target, query, animation, prior_name)
         if (unchanged := not_modified(request, caching)) is not None:
             return unchanged
     rows = PriorRows(prior=prior, n=query.n, seed=seed, temperature=query.temperature)
@@ -163,9 +163,8 @@ async def _walk(request: Request, query: WalkQuery, format: AnimationFormat) -> 
         (keys,) = make_prior_rows([rows])
         return loop_path(keys, query.steps)
 
-    return await _animate(
-        target, animation, path, frames, {**caching, "X-Seed": str(seed), "X-Prior": prior_name}
-    )
+    headers = {**caching, "X-Seed": str(seed), "X-Prior": prior_name}
+    return await _animate(target, animation, path, frames, values, headers)
 
 
 @router.get(
