@@ -38,6 +38,9 @@ class LoadedModel:
     image_shape: tuple[int, int, int] = field(init=False)
     latent_dim: int = field(init=False)
     background: tuple[int, int, int] = field(init=False)
+    # Whether this model's rows decode to the same bits whatever shares their call (set by the
+    # warm-up, app.registry): what a strong ETag promises.
+    bit_exact: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
         self.name = self.metadata.name

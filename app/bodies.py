@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.errors import BadRequest, InvalidInput, UnsupportedMediaType, validation_message
 from app.schemas import (
+    Base64Images,
     DecodeOneRequest,
     DecodeRequest,
     InterpolateFromImages,
@@ -24,6 +25,7 @@ from app.schemas import (
     decode_kind,
     interpolate_kind,
 )
+from app.stages import Stage
 
 T = TypeVar("T")
 # Bodies up to this size are validated on the event loop (a few hundred microseconds at most);
@@ -40,6 +42,8 @@ InterpolateBody = Annotated[
     Discriminator(interpolate_kind),
 ]
 SAMPLE_BODY: TypeAdapter[SampleRequest] = TypeAdapter(SampleRequest)
+# Declared in the schema by app.inputs (with the server's image limit), read here like the rest.
+BASE64_IMAGES: TypeAdapter[Base64Images] = TypeAdapter(Base64Images)
 DECODE_BODY: TypeAdapter[DecodeRequest | DecodeOneRequest] = TypeAdapter(DecodeBody)
 INTERPOLATE_BODY: TypeAdapter[InterpolateFromLatents | InterpolateFromImages] = TypeAdapter(
     InterpolateBody
@@ -77,12 +81,19 @@ def _validate(adapter: TypeAdapter[T], raw: bytes) -> T:
 
 async def read_json(request: Request, adapter: TypeAdapter[T]) -> T:
     """The request's JSON body as `adapter`'s type: 415 without the JSON media type, 400 when it
-    is not JSON, 422 with the field and the rule when it breaks one."""
+    is not JSON, 422 with the field and the rule when it breaks one. The only JSON reader of
+    request bodies: every route answers the same for the same mistake. A large body is parsed
+    off the event loop, holding a place in the parse stage (429 when it is full)."""
     require_json(request)
     raw = await request.body()
     if len(raw) <= ON_LOOP_BYTES:
         return _validate(adapter, raw)
-    return await run_in_threadpool(_validate, adapter, raw)
+    parsing: Stage = request.app.state.registry.parsing
+    parsing.admit()
+    try:
+        return await run_in_threadpool(_validate, adapter, raw)
+    finally:
+        parsing.release()
 
 
 def _schemas() -> tuple[dict[str, Any], dict[str, Any]]:

@@ -25,7 +25,7 @@ from app.settings import Settings
 
 # Bump whenever the bytes of an answer change for the same model and query (an encoder option,
 # the grid layout, the prior draws): the old tags must stop matching.
-RENDERING_VERSION = 2
+RENDERING_VERSION = 3
 NO_STORE = {"Cache-Control": "no-store"}
 # The headers that, with VAE_API_KEY set, decide whether a request is answered at all.
 KEY_HEADERS = ("Authorization", "X-API-Key")
@@ -49,18 +49,23 @@ def url_tag(request: Request, model: LoadedModel, query: BaseModel, **resolved: 
 
 def matches(if_none_match: str | None, etag: str) -> bool:
     """Whether an If-None-Match header holds `etag` (RFC 9110 §13.1.2: the weak comparison,
-    so W/"x" matches "x"; `*` matches any current answer)."""
+    so W/"x" and "x" match either; `*` matches any current answer)."""
     if not if_none_match:
         return False
+    opaque = etag.removeprefix("W/")
     for candidate in if_none_match.split(","):
         candidate = candidate.strip()
-        if candidate == "*" or candidate.removeprefix("W/") == etag:
+        if candidate == "*" or candidate.removeprefix("W/") == opaque:
             return True
     return False
 
 
-def _scope(settings: Settings) -> str:
-    return "private" if settings.api_key is not None else "public"
+def _scope(request: Request, settings: Settings) -> str:
+    """`private` when a key guards the service, or when the request carries credentials at all
+    (an ingress in front may have checked them): RFC 9111 §3.5 lets a shared cache hand a
+    `public` answer to an authorised request to anyone."""
+    guarded = settings.api_key is not None or "authorization" in request.headers
+    return "private" if guarded else "public"
 
 
 def _vary(negotiated: bool, settings: Settings) -> str | None:
@@ -77,19 +82,36 @@ def _headers(etag: str, control: str, vary: str | None) -> dict[str, str]:
     return headers
 
 
-def fixed_by_url(settings: Settings, etag: str, negotiated: bool = False) -> dict[str, str]:
+def fixed_by_url(
+    request: Request,
+    settings: Settings,
+    model: LoadedModel,
+    etag: str,
+    negotiated: bool = False,
+) -> dict[str, str]:
     """The headers of an answer its URL fixes for as long as the model stays: cacheable for
-    VAE_CACHE_MAX_AGE seconds, `immutable` (no revalidation on reload); `negotiated` when the
-    Accept header also chooses the form (the PNG routes' JSON fallback)."""
-    scope, age = _scope(settings), settings.cache_max_age
-    control = f"{scope}, max-age={age}, immutable" if age > 0 else f"{scope}, no-cache"
+    VAE_CACHE_MAX_AGE seconds; `negotiated` when the Accept header also chooses the form (the
+    PNG routes' JSON fallback).
+
+    When the model's rows are bit-exact in the worker's fixed-size calls (`model.bit_exact`,
+    checked at warm-up) the tag is strong and the answer `immutable`: the same URL gives the
+    same bytes. Otherwise a rare pixel may differ by one level with what shared the batch: the
+    tag is weak (W/, the same picture) and caches revalidate on reload.
+    """
+    scope, age = _scope(request, settings), settings.cache_max_age
+    if not model.bit_exact:
+        etag = "W/" + etag
+    if age <= 0:
+        control = f"{scope}, no-cache"
+    else:
+        control = f"{scope}, max-age={age}" + (", immutable" if model.bit_exact else "")
     return _headers(etag, control, _vary(negotiated, settings))
 
 
-def revalidated(settings: Settings, etag: str) -> dict[str, str]:
+def revalidated(request: Request, settings: Settings, etag: str) -> dict[str, str]:
     """The headers of an answer that may change without its URL changing (/models, after a
     redeploy): stored, but checked with the server (If-None-Match) before each use."""
-    return _headers(etag, f"{_scope(settings)}, no-cache", _vary(False, settings))
+    return _headers(etag, f"{_scope(request, settings)}, no-cache", _vary(False, settings))
 
 
 def not_modified(request: Request, headers: dict[str, str]) -> Response | None:

@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> None:
         port=settings.port,
         log_level=settings.log_level,
         workers=settings.workers,
-        timeout_graceful_shutdown=20,
+        timeout_graceful_shutdown=max(1, round(settings.shutdown_grace_s)),
         access_log=False,  # app.middleware logs one structured line per request instead
     )
 

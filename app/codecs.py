@@ -20,7 +20,9 @@ from contract.images import DEFAULT_BACKGROUND, Invert, Preprocess, image_to_pix
 Image.MAX_IMAGE_PIXELS = None
 
 
-def _open(data: bytes, max_pixels: int) -> Image.Image:
+def open_image(data: bytes, max_pixels: int) -> Image.Image:
+    """Read an image's header (not its pixels): 400 when Pillow cannot, 413 when it is over
+    `max_pixels`. `load_image` decodes it."""
     if not data:
         raise BadImage("empty image: the body or file has no bytes")
     try:
@@ -34,6 +36,11 @@ def _open(data: bytes, max_pixels: int) -> Image.Image:
         raise PayloadTooLarge(
             f"image is {width}×{height} = {width * height} pixels; the limit is {max_pixels}"
         )
+    return image
+
+
+def load_image(image: Image.Image) -> Image.Image:
+    """Decode an opened image's pixels (the first frame of an animation); 400 when corrupt."""
     try:
         image.seek(0)  # animated GIF/APNG/WebP: the first frame is used
         with warnings.catch_warnings():
@@ -45,7 +52,7 @@ def _open(data: bytes, max_pixels: int) -> Image.Image:
 
 
 def image_to_tensor(
-    data: bytes,
+    data: bytes | Image.Image,
     shape: tuple[int, int, int],
     max_pixels: int,
     invert: Invert = Invert.auto,
@@ -54,8 +61,9 @@ def image_to_tensor(
 ) -> torch.Tensor:
     """Decode (within the size limit) and make the model's input [C,H,W] in [0, 1]: grey
     (inverted if needed, then MNIST-style preprocessing or a plain fit) or colour (alpha over
-    the background, fitted): contract.images."""
-    return image_to_pixels(_open(data, max_pixels), shape, invert, preprocess, background)
+    the background, fitted): contract.images. `data` may be an image `open_image` opened."""
+    image = open_image(data, max_pixels) if isinstance(data, bytes) else data
+    return image_to_pixels(load_image(image), shape, invert, preprocess, background)
 
 
 def decode_base64(text: str) -> bytes:

@@ -7,17 +7,22 @@ dependency solving was the largest part of a small request's time on the event l
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from app.artifacts import LoadedModel
 from app.errors import Unauthorized
+from app.jobs import Rows
 from app.registry import ModelRegistry
 from app.settings import Settings
-from app.worker import InferenceWorker
+from app.stages import Stage
+from app.worker import InferenceWorker, Receive
+
+T = TypeVar("T")
 
 # Every dependency is `async def`: none of them blocks, and a plain `def` would cost each
 # request a hop through AnyIO's thread pool.
@@ -39,17 +44,43 @@ RegistryDep = Annotated[ModelRegistry, Depends(app_registry)]
 
 @dataclass(frozen=True)
 class Served:
-    """What a route needs to serve one model: the model, the inference worker, the settings."""
+    """What a route needs to serve one model: the model, the inference worker, the settings,
+    and the request's ASGI receive (so that work for a client that went away is dropped)."""
 
     model: LoadedModel
     worker: InferenceWorker
     settings: Settings
+    receive: Receive
+    uploads: Stage  # pixels being decoded from uploads (app.inputs.decode_images)
+
+    async def run(
+        self,
+        method: str,
+        rows: Rows,
+        finish: Callable[[Any], Any] | None = None,
+        size: int | None = None,
+        answer_values: int = 0,
+    ) -> Any:
+        """The model's `method` on `rows`, batched (app.worker.InferenceWorker.run)."""
+        return await self.worker.run(
+            self.model, method, rows, finish, size, answer_values, receive=self.receive
+        )
+
+    async def call(self, work: Callable[[], T]) -> T:
+        """`work` in the calls thread (app.worker.InferenceWorker.call)."""
+        return await self.worker.call(self.model, work, receive=self.receive)
 
 
 def served(request: Request, name: str | None) -> Served:
     """The model `name` (None: the default) with what serves it; 404 or 503 when it can't be."""
     registry: ModelRegistry = request.app.state.registry
-    return Served(registry.get(name), registry.inference, registry.settings)
+    return Served(
+        registry.get(name),
+        registry.inference,
+        registry.settings,
+        request.receive,
+        registry.uploads,
+    )
 
 
 # Declared with FastAPI's security classes so that /openapi.json has securitySchemes and each

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+import torch
 from fastapi import Request
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from app.codecs import decode_base64
-from app.errors import InvalidInput, UnsupportedMediaType
+from app.bodies import BASE64_IMAGES, read_json
+from app.codecs import decode_base64, image_to_tensor, open_image
+from app.deps import Served
+from app.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
 from app.settings import Settings
+from contract.images import Invert, Preprocess
 
 # A 28×28 PNG of a "1" (a vertical bar), base64: the example body, which Swagger UI's "Try it
 # out" and schemathesis send as it is.
@@ -80,17 +84,8 @@ async def _from_multipart(request: Request, settings: Settings) -> list[bytes]:
 
 
 async def _from_json(request: Request) -> list[bytes]:
-    try:
-        payload = json.loads(await request.body())
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as error:
-        raise InvalidInput(f"body is not valid JSON: {error}") from None
-    images = payload.get("images") if isinstance(payload, dict) else None
-    if isinstance(payload, dict) and set(payload) - {"images"}:
-        unknown = ", ".join(sorted(map(str, set(payload) - {"images"})))
-        raise InvalidInput(f"unknown field(s) {unknown}; the JSON body has only 'images'")
-    if not isinstance(images, list) or not images or not all(isinstance(i, str) for i in images):
-        raise InvalidInput('JSON body must be {"images": [base64 string, ...]} with at least one')
-    return [decode_base64(text) for text in images]
+    body = await read_json(request, BASE64_IMAGES)
+    return [decode_base64(text) for text in body.images]
 
 
 async def read_images(request: Request, settings: Settings) -> list[bytes]:
@@ -111,3 +106,42 @@ async def read_images(request: Request, settings: Settings) -> list[bytes]:
             f"{settings.max_images} (VAE_MAX_IMAGES)"
         )
     return images
+
+
+async def decode_images(
+    target: Served,
+    raw: list[bytes],
+    invert: Invert = Invert.auto,
+    preprocess: Preprocess | None = None,
+) -> torch.Tensor:
+    """The images as the model's input [N,C,H,W] in [0, 1]. Their headers are read first (each
+    within VAE_MAX_IMAGE_PIXELS, all together within VAE_MAX_REQUEST_PIXELS: a 413 before any
+    pixel is decoded); then the pixels are decoded off the event loop, holding their count in
+    the uploads stage (a 429 when VAE_MAX_DECODING_PIXELS are being decoded already)."""
+    settings, model = target.settings, target.model
+    opened = [open_image(data, settings.max_image_pixels) for data in raw]
+    pixels = sum(image.width * image.height for image in opened)
+    if pixels > settings.max_request_pixels:
+        raise PayloadTooLarge(
+            f"this request's {len(opened)} images hold {pixels:,} pixels; the limit is "
+            f"{settings.max_request_pixels:,} (VAE_MAX_REQUEST_PIXELS)"
+        )
+    target.uploads.admit(pixels)
+    try:
+        return await run_in_threadpool(
+            lambda: torch.stack(
+                [
+                    image_to_tensor(
+                        image,
+                        model.image_shape,
+                        settings.max_image_pixels,
+                        invert,
+                        preprocess,
+                        model.background,
+                    )
+                    for image in opened
+                ]
+            )
+        )
+    finally:
+        target.uploads.release(pixels)

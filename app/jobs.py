@@ -43,7 +43,11 @@ class BatchJob(_Pending):
     rows: Rows
     size: int
     finish: Callable[[Any], Any] | None  # runs on the job's output, in the inference thread
-    answer_values: int  # the size of what `finish` makes: large ones go to the encoder pool
+    answer_values: int  # the size of what `finish` makes
+    large: bool = False  # encoded in the encoder pool; holds a place in the encode stage
+    # Which stage places it has given back (app.worker._release): each exactly once.
+    batched: bool = field(default=False, init=False)
+    encoded: bool = field(default=False, init=False)
 
     @property
     def key(self) -> tuple[str, str]:

@@ -2,50 +2,22 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 
 from app.access_log import AccessLog
-from app.artifacts import StartupError
 from app.deps import require_api_key
 from app.errors import install_error_handlers
+from app.fast_route import build_routes_now
+from app.lifecycle import lifespan
 from app.metrics import Metrics
 from app.middleware import BodyGuard, CleanStartupFailure, RequestContext
 from app.openapi import install_truthful_openapi
 from app.registry import ModelRegistry
 from app.routes import analyse, animate, generate, health, models, page
 from app.settings import Settings, get_settings
-from contract.errors import ArtifactError
-
-logger = logging.getLogger("app")
-
-
-@asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Load and check every artifact (a bad one stops startup), then warm up in the background."""
-    registry: ModelRegistry = app.state.registry
-    try:
-        await asyncio.to_thread(registry.load)
-    except (StartupError, ArtifactError) as error:
-        app.state.startup_error = str(error)
-        logger.error("cannot start vae-serve: %s", error)
-        raise
-    warm_up = asyncio.create_task(asyncio.to_thread(registry.warm_up))
-    try:
-        yield
-    finally:
-        # Off the event loop: the threads may take seconds to finish what is queued, and
-        # in-flight requests still need the loop to be answered.
-        await asyncio.gather(asyncio.shield(warm_up), return_exceptions=True)
-        await asyncio.to_thread(registry.stop)
-        await asyncio.to_thread(app.state.access_log.close)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -83,7 +55,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             expose_headers=["X-Seed", "X-Prior", "X-Request-ID", "X-Process-Time", "ETag"],
         )
     app.add_middleware(
-        BodyGuard, max_bytes=settings.max_body_bytes, timeout_s=settings.body_timeout_s
+        BodyGuard,
+        max_bytes=settings.max_body_bytes,
+        timeout_s=settings.body_timeout_s,
+        max_header_bytes=settings.max_header_bytes,
     )
     app.add_middleware(
         RequestContext,
@@ -91,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         access_log=app.state.access_log if settings.access_log else None,
     )
     app.add_middleware(CleanStartupFailure, state=app.state)
+    build_routes_now(app)  # a route included with a dependency it cannot run fails here
     return app
 
 

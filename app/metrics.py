@@ -49,6 +49,24 @@ class Metrics:
         self.queue_depth = Gauge(
             "vae_queue_depth", "jobs waiting per device", ["device"], registry=self.registry
         )
+        self.stage_depth = Gauge(
+            "vae_stage_depth",
+            "work admitted and not yet done, per stage (app.stages; uploads in pixels)",
+            ["stage"],
+            registry=self.registry,
+        )
+        self.stage_refused = Counter(
+            "vae_stage_refused_total",
+            "requests answered 429 because a stage was full",
+            ["stage"],
+            registry=self.registry,
+        )
+        self.dropped = Counter(
+            "vae_dropped_total",
+            "jobs dropped before their work was done: timeout, client_gone, before_encoding",
+            ["reason"],
+            registry=self.registry,
+        )
         self.model_info = Gauge(
             "vae_model_info",
             "loaded models and their device",

@@ -95,23 +95,37 @@ async def send_json_error(send: Send, status: int, detail: str) -> None:
 
 
 class BodyGuard:
-    """Bound what a client may send: 413 over max_bytes (at once from Content-Length, else as
-    the body streams in) and 408 when the body takes longer than timeout_s to arrive, so a
-    client that trickles bytes cannot hold a request open forever."""
+    """Bound what a client may send: 431 when its headers are over max_header_bytes (before
+    anything reads them: an 8 MB If-None-Match used to stall the event loop), 413 over
+    max_bytes (at once from Content-Length, else as the body streams in) and 408 when the body
+    takes longer than timeout_s to arrive, so a client that trickles bytes cannot hold a
+    request open forever."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int, timeout_s: float) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, timeout_s: float, max_header_bytes: int
+    ) -> None:
         self.app, self.max_bytes, self.timeout_s = app, max_bytes, timeout_s
+        self.max_header_bytes = max_header_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared, chunked = None, False
+        declared, chunked, header_bytes = None, False, 0
         for name, value in scope["headers"]:
+            header_bytes += len(name) + len(value)
             if name == b"content-length":
                 declared = value
             elif name == b"transfer-encoding":
                 chunked = True
+        if header_bytes > self.max_header_bytes:
+            await send_json_error(
+                send,
+                431,
+                f"the request's headers hold {header_bytes} bytes; the limit is "
+                f"{self.max_header_bytes} (VAE_MAX_HEADER_BYTES)",
+            )
+            return
         if declared is None and not chunked:
             await self.app(scope, receive, send)  # no body to guard: no wrappers to pay for
             return

@@ -4,12 +4,12 @@ the path between them, for /interpolate and its animations alike."""
 from __future__ import annotations
 
 import torch
-from starlette.concurrency import run_in_threadpool
 from torch import Tensor
 
-from app.codecs import decode_base64, image_to_tensor
+from app.codecs import decode_base64
 from app.deps import Served
 from app.errors import InvalidInput
+from app.inputs import decode_images
 from app.latent_math import interpolate
 from app.schemas import InterpolateFromImages, InterpolateFromLatents
 
@@ -29,20 +29,8 @@ async def _ends(served: Served, body: InterpolateFromLatents | InterpolateFromIm
     model = served.model
     if isinstance(body, InterpolateFromLatents):
         return latent_batch(body.latents, model.latent_dim)
-    pictures = await run_in_threadpool(
-        lambda: torch.stack(
-            [
-                image_to_tensor(
-                    decode_base64(text),
-                    model.image_shape,
-                    served.settings.max_image_pixels,
-                    background=model.background,
-                )
-                for text in body.images
-            ]
-        )
-    )
-    means, _ = await served.worker.run(model, "encode", pictures)
+    pictures = await decode_images(served, [decode_base64(text) for text in body.images])
+    means, _ = await served.run("encode", pictures)
     return means
 
 

@@ -14,6 +14,7 @@ from app.artifacts import LoadedModel, StartupError, find_artifacts, load_served
 from app.errors import NotReady, UnknownModel
 from app.metrics import Metrics
 from app.settings import Settings
+from app.stages import Stage
 from app.worker import InferenceWorker
 from contract import devices as contract_devices
 from contract.errors import ArtifactError
@@ -40,6 +41,22 @@ def serving_device(requested: str) -> torch.device:
         raise StartupError(f"VAE_DEVICE: {error}") from None
 
 
+def rows_are_bit_exact(model: LoadedModel, call_rows: int) -> bool:
+    """Whether a row decodes to the same bits at every place of a `call_rows`-row call, beside
+    any other rows (what app.worker's fixed-size calls rely on); False without fixed calls."""
+    if call_rows <= 0:
+        return False
+    generator = torch.Generator().manual_seed(0)
+    row = torch.randn(1, model.latent_dim, generator=generator)
+    seen: list[torch.Tensor] = []
+    with torch.inference_mode():
+        for place in (0, call_rows - 1):
+            z = torch.randn(call_rows, model.latent_dim, generator=generator) * 2
+            z[place] = row[0]
+            seen.append(model.module.decode(z.to(model.device))[place].cpu())
+    return bool(torch.equal(seen[0], seen[1]))
+
+
 class ModelRegistry:
     """Holds every served model by name, and the one inference worker they share."""
 
@@ -49,6 +66,9 @@ class ModelRegistry:
         self.worker: InferenceWorker | None = None  # made by load(): all models, one device
         self.readiness = Readiness.STARTING
         self.default_name = ""
+        # Work done off the event loop before a model runs (app.inputs, app.bodies).
+        self.uploads = Stage("uploads", settings.max_decoding_pixels, "pixels", metrics)
+        self.parsing = Stage("parse", settings.heavy_queue_size, "bodies", metrics)
 
     def load(self) -> None:
         """Load and validate every artifact; the first problem stops startup."""
@@ -88,6 +108,8 @@ class ModelRegistry:
             max_wait_s=self.settings.max_wait_ms / 1000,
             metrics=self.metrics,
             torch_threads=self._torch_threads(),
+            heavy_queue_size=self.settings.heavy_queue_size,
+            call_rows=self.settings.call_rows,
         )
         self.worker.start()
 
@@ -99,14 +121,24 @@ class ModelRegistry:
         return max(1, (os.cpu_count() or 1) // self.settings.workers)
 
     def warm_up(self) -> None:
-        """Run each model once at the largest batch we allow, so first requests are not slow.
-        A failure is logged and marks the server FAILED (not ready, not live)."""
+        """Run each model once at the largest batch we allow, so first requests are not slow,
+        and check that its rows are bit-exact in calls of VAE_CALL_ROWS rows. A failure is
+        logged and marks the server FAILED (not ready, not live)."""
         try:
             for model in self.models.values():
                 with torch.inference_mode():
                     z = torch.zeros((self.settings.max_n, model.latent_dim), device=model.device)
                     images = model.module.decode(z)
                     model.module.encode(images)
+                model.bit_exact = rows_are_bit_exact(model, self.settings.call_rows)
+                if not model.bit_exact:
+                    logger.warning(
+                        "%s: a decoded row's bits depend on what shares its call on %s; "
+                        "seeded answers get weak ETags and no `immutable` (VAE_CALL_ROWS=%d)",
+                        model.name,
+                        model.device,
+                        self.settings.call_rows,
+                    )
         except Exception:
             logger.exception("warm-up failed: vae-serve cannot serve; /livez now answers 503")
             self.readiness = Readiness.FAILED
@@ -118,10 +150,18 @@ class ModelRegistry:
         gc.freeze()
         self.readiness = Readiness.READY
 
+    def begin_shutdown(self) -> None:
+        """SIGTERM: not ready any more (new model requests get 503), and queued work runs for
+        at most the grace period less a second (for the answers to go out) before the rest is
+        answered 503. Returns at once."""
+        self.readiness = Readiness.STOPPING
+        if self.worker is not None:
+            self.worker.drain(max(0.0, self.settings.shutdown_grace_s - 1.0))
+
     def stop(self) -> None:
         self.readiness = Readiness.STOPPING
         if self.worker is not None:
-            self.worker.stop()
+            self.worker.stop(timeout_s=max(1.0, self.settings.shutdown_grace_s))
 
     @property
     def inference(self) -> InferenceWorker:

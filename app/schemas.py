@@ -113,6 +113,13 @@ Base64Image = Annotated[
 ]
 
 
+class Base64Images(BaseModel):
+    """The JSON form of an image upload (/encode, /reconstruct, /score)."""
+
+    model_config = ConfigDict(extra="forbid")
+    images: list[Base64Image] = Field(min_length=1, description="base64 PNG or JPEG strings")
+
+
 class InterpolateFromImages(BaseModel):
     model_config = ConfigDict(extra="forbid")
     images: list[Base64Image] = Field(

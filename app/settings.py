@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -41,6 +41,21 @@ class Settings(BaseSettings):
     max_score_k: int = Field(1000, ge=1, description="largest ?k= for /score")
     max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024, description="largest request body")
     max_image_pixels: int = Field(4096 * 4096, ge=1, description="largest decoded image (w*h)")
+    max_request_pixels: int = Field(
+        4096 * 4096,
+        ge=1,
+        description="most pixels decoded from one request's images, summed (w*h of each)",
+    )
+    max_decoding_pixels: int = Field(
+        4 * 4096 * 4096,
+        ge=1,
+        description="pixels being decoded from uploads at once, all requests together; more: 429",
+    )
+    max_header_bytes: int = Field(
+        16 * 1024,
+        ge=1024,
+        description="largest request head (all header names and values); more: 431",
+    )
     max_output_values: int = Field(
         2 * 1024 * 1024,
         ge=1,
@@ -59,8 +74,24 @@ class Settings(BaseSettings):
         description="seconds caches may keep a seeded answer (Cache-Control max-age); "
         "0: they must revalidate each time",
     )
-    queue_size: int = Field(256, ge=1, description="requests waiting per device before 429")
+    queue_size: int = Field(
+        256, ge=1, description="model calls admitted per device (waiting or running) before 429"
+    )
+    heavy_queue_size: int = Field(
+        8,
+        ge=1,
+        description="most large answers waiting to be encoded, /score calls waiting to run, "
+        "and large JSON bodies being parsed, each; more: 429",
+    )
     max_batch_size: int = Field(256, ge=1, description="most rows in one batched model call")
+    call_rows: int = Field(
+        16,
+        ge=0,
+        le=1024,
+        description="every model call takes exactly this many rows (split and padded), so "
+        "that a seeded answer's bytes never depend on what shares its batch; 0: calls of "
+        "any size, and seeded answers get weak ETags",
+    )
     max_wait_ms: float = Field(
         0.0, ge=0, le=1000, description="how long a batch waits for more requests; 0: no wait"
     )
@@ -72,6 +103,12 @@ class Settings(BaseSettings):
         "(with VAE_WORKERS > 1: the CPUs divided among the workers)",
     )
     request_timeout_s: float = Field(30.0, gt=0, description="a request waiting longer gets 504")
+    shutdown_grace_s: float = Field(
+        20.0,
+        ge=0,
+        description="after SIGTERM: queued work still runs this long, then is answered 503, "
+        "and the process exits",
+    )
 
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="comma-separated allowed origins; empty disables CORS"
@@ -84,6 +121,17 @@ class Settings(BaseSettings):
         10.0, gt=0, description="a client slower than this to send its body gets 408"
     )
     api_key: SecretStr | None = Field(None, description="when set, required on all but probes")
+
+    @model_validator(mode="after")
+    def decoding_fits_a_request(self) -> Settings:
+        """A request within VAE_MAX_REQUEST_PIXELS must fit the uploads stage, or it could
+        never run."""
+        if self.max_decoding_pixels < self.max_request_pixels:
+            raise ValueError(
+                "VAE_MAX_DECODING_PIXELS must be at least VAE_MAX_REQUEST_PIXELS "
+                f"({self.max_decoding_pixels} < {self.max_request_pixels})"
+            )
+        return self
 
     @field_validator("log_level", mode="before")
     @classmethod

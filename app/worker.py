@@ -1,18 +1,26 @@
-"""The inference thread, fed by a bounded queue, with dynamic batching.
+"""The inference thread, fed through bounded stages, with dynamic batching.
 
 Requests for the same model and method (`decode`, `encode`, `forward`) that are queued together
 run as one tensor batch: the thread takes the first job, then every job of the same kind that
 is already waiting (or arrives within `max_wait_s`), up to `max_batch_size` rows. Rows drawn
 from a prior (`PriorRows`) are made there too, a batch's draws transformed in one go. Each
 job's `finish` (its PNG or base64 encoding) runs right there on its own rows, so a small
-request crosses threads once: event loop → inference thread → event loop, and the loop is
-woken once per batch.
+request crosses threads once: event loop → inference thread → event loop.
 
 Nothing large holds the small requests up: an answer over `LARGE_ANSWER_VALUES` is encoded in
 a small pool instead, and work that batches itself (`call`, e.g. /score with k = 1000) runs in
-a thread of its own. A job whose inputs cannot be made, or whose rows differ from the size it
-declared, fails alone; the rest of its batch is answered. A full queue answers 429 at once
-instead of letting latency grow without bound.
+a thread of its own. Every one of those places is a bounded stage (app.stages): a request takes
+its places before any of its work is queued, and a full stage answers 429 at once.
+
+A job whose caller has gone (the client disconnected, or the request timed out) is dropped at
+the next stage boundary: it is not batched, not run, not encoded. On SIGTERM (`drain`) the jobs
+already running finish; queued ones still run until the grace period's deadline, and whatever
+is left then is answered 503.
+
+With `call_rows` set, every model call takes exactly that many rows (batches are split and the
+last part padded), so that a row's result never depends on what shares its batch: on CPUs and
+GPUs alike, a kernel's arithmetic can change with the batch's size (app.registry checks that
+rows in such calls are position-independent, and weakens the ETags when they are not).
 """
 
 from __future__ import annotations
@@ -22,24 +30,57 @@ import contextlib
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import torch
+from starlette.requests import ClientDisconnect
 from torch import Tensor
 
 from app.artifacts import LoadedModel
-from app.errors import QueueFull, RequestTimeout, ServiceError
+from app.errors import NotReady, RequestTimeout, ServiceError
 from app.jobs import BatchJob, CallJob, Job, Rows, finished, make_inputs, reply, service_error
 from app.metrics import Metrics
 from app.sampling import PriorRows
+from app.stages import Stage
 
 T = TypeVar("T")
 BATCHED_METHODS = ("decode", "encode", "forward")
 # Answers larger than this (values after ?scale=) are encoded in the pool: about 2 ms of PNG
 # work. A 28×28 digit is 784 values; a 64-grid at scale 4, 800 k.
 LARGE_ANSWER_VALUES = 200_000
+Receive = Callable[[], Awaitable[Any]]
+
+
+async def _until_disconnect(receive: Receive, job: Job) -> None:
+    """Fail `job` with ClientDisconnect when its client goes away. The request's body has been
+    read, so the next ASGI message is the disconnect (or the end of the answer)."""
+    with contextlib.suppress(Exception):  # a receive that fails has nothing more to say
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                if not job.future.done():
+                    job.future.set_exception(ClientDisconnect())
+                return
+
+
+def run_in_rows(module: Any, method: str, inputs: Tensor, rows: int) -> Any:
+    """`module.<method>(inputs)` in calls of exactly `rows` rows (0: one call of any size); the
+    outputs (a tensor or a tuple) are joined and trimmed to len(inputs)."""
+    call = getattr(module, method)
+    if rows <= 0:
+        return call(inputs)
+    total = len(inputs)
+    parts: list[Any] = []
+    for start in range(0, total, rows):
+        chunk = inputs[start : start + rows]
+        if len(chunk) < rows:  # padding rows: never answered
+            chunk = torch.cat([chunk, chunk.new_zeros((rows - len(chunk), *chunk.shape[1:]))])
+        parts.append(call(chunk))
+    if isinstance(parts[0], tuple):
+        return tuple(torch.cat(pieces)[:total] for pieces in zip(*parts, strict=True))
+    return torch.cat(parts)[:total]
 
 
 class InferenceWorker:
@@ -55,15 +96,22 @@ class InferenceWorker:
         max_wait_s: float,
         metrics: Metrics,
         torch_threads: int | None = None,
+        heavy_queue_size: int = 8,
+        call_rows: int = 0,
     ) -> None:
         self.device, self.timeout_s = device, timeout_s
         self.torch_threads = torch_threads
         self.max_batch_size, self.max_wait_s = max_batch_size, max_wait_s
+        self.call_rows = call_rows
         self.metrics = metrics
-        self._jobs: queue.Queue[BatchJob | None] = queue.Queue(maxsize=queue_size)
-        self._calls: queue.Queue[CallJob | None] = queue.Queue(maxsize=queue_size)
+        self.batch_stage = Stage("batch", queue_size, "jobs", metrics)
+        self.encode_stage = Stage("encode", heavy_queue_size, "large answers", metrics)
+        self.call_stage = Stage("call", heavy_queue_size, "calls", metrics)
+        self._jobs: queue.Queue[BatchJob | None] = queue.Queue()
+        self._calls: queue.Queue[CallJob | None] = queue.Queue()
         self._held: BatchJob | None = None  # taken for the next batch
         self._stopping = threading.Event()
+        self._deadline = float("inf")  # monotonic time after which queued work is refused
         self._threads = [
             threading.Thread(target=self._run, name=f"infer-{device}", daemon=True),
             threading.Thread(target=self._run_calls, name=f"calls-{device}", daemon=True),
@@ -72,24 +120,29 @@ class InferenceWorker:
 
     @property
     def depth(self) -> int:
-        return self._jobs.qsize() + self._calls.qsize() + (self._held is not None)
+        """Jobs admitted and not yet done, in every stage."""
+        return self.batch_stage.used + self.encode_stage.used + self.call_stage.used
 
     def start(self) -> None:
         for thread in self._threads:
             thread.start()
 
-    def stop(self, timeout_s: float = 10.0) -> None:
-        """Finish what is queued, then end the threads. Blocks: call it off the event loop."""
+    def drain(self, grace_s: float) -> None:
+        """Stop: running work finishes, queued work runs until `grace_s` from now, and what is
+        left then is answered 503. Thread-safe; returns at once."""
+        self._deadline = min(self._deadline, time.monotonic() + grace_s)
         self._stopping.set()
         for waiting in (self._jobs, self._calls):
-            # Wake a thread blocked on get(); if the queue is full it is busy, and it checks
-            # the flag before it waits again.
-            with contextlib.suppress(queue.Full):
-                waiting.put(None, timeout=timeout_s)
+            waiting.put(None)  # wake a thread blocked on get()
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Drain with `timeout_s` of grace, then end the threads. Blocks: call it off the
+        event loop."""
+        self.drain(timeout_s)
         for thread in self._threads:
             if thread.is_alive():
                 thread.join(timeout_s)
-        self._encoder.shutdown(wait=True)
+        self._encoder.shutdown(wait=False, cancel_futures=True)
 
     async def run(
         self,
@@ -99,11 +152,13 @@ class InferenceWorker:
         finish: Callable[[Any], T] | None = None,
         size: int | None = None,
         answer_values: int = 0,
+        receive: Receive | None = None,
     ) -> Any:
         """`model.<method>(rows)`, batched with concurrent requests; returns this job's rows,
         or `finish(rows)` computed in the inference thread (in the encoder pool when
         `answer_values` is over LARGE_ANSWER_VALUES). `rows` may be made in the inference
-        thread: a function (then `size` says how many rows it makes) or PriorRows."""
+        thread: a function (then `size` says how many rows it makes) or PriorRows. With
+        `receive` (the request's ASGI receive), a client that goes away drops the job."""
         if method not in BATCHED_METHODS:
             raise ValueError(f"cannot batch {method!r}")
         if size is None:
@@ -113,6 +168,15 @@ class InferenceWorker:
                 raise ValueError("rows made by a function need their size")
             else:
                 size = len(rows)
+        large = finish is not None and answer_values > LARGE_ANSWER_VALUES
+        self._refuse_when_stopping()
+        self.batch_stage.admit()
+        if large:
+            try:
+                self.encode_stage.admit()
+            except ServiceError:
+                self.batch_stage.release()
+                raise
         loop = asyncio.get_running_loop()
         job = BatchJob(
             model=model,
@@ -123,36 +187,72 @@ class InferenceWorker:
             size=size,
             finish=finish,
             answer_values=answer_values,
+            large=large,
         )
-        return await self._submit(job, self._jobs)
+        self._jobs.put(job)
+        return await self._wait(job, receive)
 
-    async def call(self, model: LoadedModel, work: Callable[[], T]) -> T:
+    async def call(
+        self, model: LoadedModel, work: Callable[[], T], receive: Receive | None = None
+    ) -> T:
         """Run `work` alone in the calls thread (for work that batches itself)."""
+        self._refuse_when_stopping()
+        self.call_stage.admit()
         loop = asyncio.get_running_loop()
         job = CallJob(model=model, future=loop.create_future(), loop=loop, work=work)
-        result: T = await self._submit(job, self._calls)
+        self._calls.put(job)
+        result: T = await self._wait(job, receive)
         return result
 
-    async def _submit(self, job: Job, into: queue.Queue[Any]) -> Any:
-        try:
-            into.put_nowait(job)
-        except queue.Full:
-            raise QueueFull(
-                f"the {self.device} inference queue is full; retry shortly",
-                headers={"Retry-After": "1"},
-            ) from None
+    def _refuse_when_stopping(self) -> None:
+        if self._stopping.is_set():
+            raise NotReady("the server is stopping; retry", headers={"Retry-After": "1"})
+
+    async def _wait(self, job: Job, receive: Receive | None) -> Any:
+        """The job's result within the timeout; on timeout or disconnect the job's future is
+        done, so the worker drops it at the next stage boundary."""
+        watcher = None
+        if receive is not None:
+            watcher = asyncio.ensure_future(_until_disconnect(receive, job))
         try:
             return await asyncio.wait_for(job.future, self.timeout_s)
         except TimeoutError:
+            self.metrics.dropped.labels("timeout").inc()
             raise RequestTimeout(
                 f"model {job.model.name!r} did not answer within "
                 f"{self.timeout_s:g} s (VAE_REQUEST_TIMEOUT_S)"
             ) from None
+        except ClientDisconnect:
+            self.metrics.dropped.labels("client_gone").inc()
+            raise
+        finally:
+            if watcher is not None:
+                watcher.cancel()
 
     def _set_threads(self) -> None:
         if self.torch_threads is not None:
             # Set where the models run: an already-running thread keeps its own OpenMP pool.
             torch.set_num_threads(self.torch_threads)
+
+    def _past_deadline(self) -> bool:
+        return self._stopping.is_set() and time.monotonic() > self._deadline
+
+    def _refuse(self, jobs: list[BatchJob]) -> None:
+        """Answer jobs the grace period left no time for: 503, retry elsewhere."""
+        for job in jobs:
+            self._release(job)
+        error = NotReady("the server stopped before this request ran; retry")
+        reply(jobs, [None] * len(jobs), [error] * len(jobs))
+
+    def _release(self, job: BatchJob, encoded: bool = False) -> None:
+        """Give back the stages a job holds: its batch place once, its encoder place when it
+        has been encoded (or will never be)."""
+        if not job.batched:
+            job.batched = True
+            self.batch_stage.release()
+        if job.large and (encoded or job.future.done()) and not job.encoded:
+            job.encoded = True
+            self.encode_stage.release()
 
     def _run(self) -> None:
         self._set_threads()
@@ -164,9 +264,16 @@ class InferenceWorker:
                 return
             else:
                 first = self._jobs.get()
-            if first is None or first.future.done():
-                continue  # a wake-up, or a job whose caller timed out while it queued
-            self._execute_batch(self._gather(first))
+            if first is None:
+                continue  # a wake-up
+            if first.future.done():  # its caller timed out or went away while it queued
+                self._release(first)
+                continue
+            batch = self._gather(first)
+            if self._past_deadline():
+                self._refuse(batch)
+            else:
+                self._execute_batch(batch)
             self.metrics.queue_depth.labels(self.device).set(self.depth)
 
     def _run_calls(self) -> None:
@@ -175,9 +282,18 @@ class InferenceWorker:
             if self._stopping.is_set() and self._calls.empty():
                 return
             job = self._calls.get()
-            if job is None or job.future.done():
+            if job is None:
                 continue
-            self._execute_call(job)
+            try:
+                if job.future.done():
+                    continue
+                if self._past_deadline():
+                    error = NotReady("the server stopped before this request ran; retry")
+                    reply([job], [None], [error])
+                    continue
+                self._execute_call(job)
+            finally:
+                self.call_stage.release()
 
     def _gather(self, first: BatchJob) -> list[BatchJob]:
         """`first` and the queued jobs of its kind, up to max_batch_size rows."""
@@ -194,6 +310,7 @@ class InferenceWorker:
             if following is None:
                 break  # the stop wake-up, which needs no action here
             if following.future.done():
+                self._release(following)
                 continue
             if following.key != first.key or rows + following.size > self.max_batch_size:
                 self._held = following  # the next batch starts with it
@@ -218,6 +335,10 @@ class InferenceWorker:
         started = time.perf_counter()
         model, method = batch[0].model, batch[0].method
         for job in batch:
+            if job.future.done():  # gone while the batch was gathered
+                self._release(job)
+        batch = [job for job in batch if not job.future.done()]
+        for job in batch:
             self.metrics.queue_seconds.observe(started - job.enqueued)
         made = make_inputs(batch)
         failed = [
@@ -225,6 +346,8 @@ class InferenceWorker:
             for job, error in zip(batch, made, strict=True)
             if isinstance(error, ServiceError)
         ]
+        for job, _ in failed:
+            self._release(job, encoded=True)
         if failed:
             reply([job for job, _ in failed], [None] * len(failed), [e for _, e in failed])
         ready = [
@@ -236,15 +359,19 @@ class InferenceWorker:
         try:
             with torch.inference_mode():
                 inputs = ready[0][1] if len(ready) == 1 else torch.cat([rows for _, rows in ready])
-                output = getattr(model.module, method)(inputs.to(model.device))
+                output = run_in_rows(model.module, method, inputs.to(model.device), self.call_rows)
             parts = [t.cpu() for t in (output if isinstance(output, tuple) else (output,))]
         except Exception as failure:
+            for job in jobs:
+                self._release(job, encoded=True)
             error = service_error(model, failure)
             reply(jobs, [None] * len(jobs), [error] * len(jobs))
             return
         finally:
             self.metrics.model_seconds.observe(time.perf_counter() - started)
             self.metrics.batch_size.observe(sum(job.size for job in jobs))
+        for job in jobs:
+            self._release(job)
         self._answer(jobs, parts, isinstance(output, tuple))
 
     def _answer(self, jobs: list[BatchJob], parts: list[Tensor], as_tuple: bool) -> None:
@@ -258,7 +385,9 @@ class InferenceWorker:
             pieces = tuple(part[offset : offset + job.size] for part in parts)
             offset += job.size
             output = pieces if as_tuple else pieces[0]
-            if job.finish is not None and job.answer_values > LARGE_ANSWER_VALUES:
+            if job.future.done():  # gone while the model ran: not worth encoding
+                continue
+            if job.large:
                 self._encoder.submit(self._answer_alone, job, output)
                 continue
             result, error = finished(job, output)
@@ -269,7 +398,14 @@ class InferenceWorker:
         reply(answered, results, errors)
 
     def _answer_alone(self, job: BatchJob, output: Any) -> None:
-        started = time.perf_counter()
-        result, error = finished(job, output)
-        self.metrics.encode_seconds.observe(time.perf_counter() - started)
-        reply([job], [result], [error])
+        """A large answer, encoded in the pool unless its caller has gone meanwhile."""
+        try:
+            if job.future.done():
+                self.metrics.dropped.labels("before_encoding").inc()
+                return
+            started = time.perf_counter()
+            result, error = finished(job, output)
+            self.metrics.encode_seconds.observe(time.perf_counter() - started)
+            reply([job], [result], [error])
+        finally:
+            self._release(job, encoded=True)

@@ -10,13 +10,11 @@ from typing import Annotated
 import torch
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
-from starlette.concurrency import run_in_threadpool
 
-from app.codecs import image_to_tensor
 from app.deps import Served, served
 from app.errors import InvalidInput
 from app.fast_route import QueryModelRoute
-from app.inputs import IMAGE_REQUEST_BODY, read_images
+from app.inputs import IMAGE_REQUEST_BODY, decode_images, read_images
 from app.limits import enforce
 from app.openapi import BODY_ERRORS, image_response, json_response
 from app.queries import (
@@ -42,7 +40,7 @@ async def _image_batch(request: Request, options: ImageOptions) -> tuple[Served,
     model, settings = target.model, target.settings
     enforce(options, settings, "query")
     invert, preprocess = options.invert, options.preprocess
-    shape, background = model.image_shape, model.background
+    shape = model.image_shape
     choices = preprocess_choices(shape[0])
     if preprocess is not None and preprocess not in choices:
         raise InvalidInput(
@@ -52,17 +50,7 @@ async def _image_batch(request: Request, options: ImageOptions) -> tuple[Served,
     if shape[0] == 3 and invert != Invert.auto:
         raise InvalidInput(f"invert= is for grey models; model {model.name!r} takes auto only")
     raw = await read_images(request, settings)
-    images = await run_in_threadpool(
-        lambda: torch.stack(
-            [
-                image_to_tensor(
-                    data, shape, settings.max_image_pixels, invert, preprocess, background
-                )
-                for data in raw
-            ]
-        )
-    )
-    return target, images
+    return target, await decode_images(target, raw, invert, preprocess)
 
 
 @router.post(
@@ -78,7 +66,7 @@ async def encode(request: Request, query: Annotated[EncodeQuery, Query()]) -> JS
     the X-Seed header)."""
     target, x = await _image_batch(request, query)
     model = target.model
-    mean, logvar = await target.worker.run(model, "encode", x)
+    mean, logvar = await target.run("encode", x)
     body = EncodeResponse(model=model.name, mean=mean.tolist(), logvar=logvar.tolist())
     headers = {}
     if query.seed is not None:
@@ -92,7 +80,7 @@ async def _reconstruct(request: Request, query: ImageOptions, output: Output) ->
     target, x = await _image_batch(request, query)
     model = target.model
     values = output.check_budget(len(x), model.image_shape)
-    encoded = await target.worker.run(model, "forward", x, output.encoder(), answer_values=values)
+    encoded = await target.run("forward", x, output.encoder(), answer_values=values)
     return output.respond(encoded, lambda images: {"model": model.name, "images": images})
 
 
@@ -145,9 +133,8 @@ async def score(request: Request, query: Annotated[ScoreQuery, Query()]) -> JSON
     model, k = target.model, query.k
     used_seed = query.seed if query.seed is not None else fresh_seed()
     generator = torch.Generator().manual_seed(used_seed)
-    nll, neg_elbo = await target.worker.call(
-        model,
-        lambda: score_images(model.module, x.to(model.device), model.input_transform, k, generator),
+    nll, neg_elbo = await target.call(
+        lambda: score_images(model.module, x.to(model.device), model.input_transform, k, generator)
     )
     pixels = model.image_shape[0] * model.image_shape[1] * model.image_shape[2]
     bpd = bits_per_dim(nll, pixels).tolist() if model.input_transform == "dequantize" else None

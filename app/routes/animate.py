@@ -91,9 +91,7 @@ async def _animate(
 ) -> Response:
     """Decode `frames` latents (or those `path` makes in the inference thread) into one file
     of `values` values (Animation.check_budget, already checked)."""
-    encoded = await target.worker.run(
-        target.model, "decode", path, animation.encode, size=frames, answer_values=values
-    )
+    encoded = await target.run("decode", path, animation.encode, size=frames, answer_values=values)
     return Response(encoded, media_type=animation.media_type, headers=headers)
 
 
@@ -102,7 +100,7 @@ def _caching(
 ) -> dict[str, str]:
     """A seeded animation's ETag and freshness; Accept may choose the media type."""
     tag = url_tag(request, target.model, query, prior=prior, form=animation.media_type)
-    return fixed_by_url(target.settings, tag, negotiated=True)
+    return fixed_by_url(request, target.settings, target.model, tag, negotiated=True)
 
 
 def _animation(request: Request, format: AnimationFormat, options: AnimationOptions) -> Animation:

@@ -57,7 +57,8 @@ def _sample_caching(
     if query.seed is None:
         return dict(NO_STORE)
     tag = url_tag(http, served.model, query, prior=prior_name, form=output.form)
-    return fixed_by_url(served.settings, tag, negotiated=isinstance(query, PngOptions))
+    negotiated = isinstance(query, PngOptions)
+    return fixed_by_url(http, served.settings, served.model, tag, negotiated)
 
 
 async def _sample(
@@ -75,7 +76,7 @@ async def _sample(
             return unchanged  # before any model work
     # z is drawn in the inference thread, from a generator seeded by the request.
     rows = PriorRows(prior=prior, n=request.n, seed=seed, temperature=request.temperature)
-    encoded = await served.worker.run(model, "decode", rows, output.encoder(), answer_values=values)
+    encoded = await served.run("decode", rows, output.encoder(), answer_values=values)
     return output.respond(
         encoded,
         lambda images: {  # SampleResponse
@@ -96,7 +97,7 @@ async def _decode(
     vectors = body.latents if isinstance(body, DecodeRequest) else [body.latents]
     z = latent_batch(vectors, model.latent_dim)
     values = output.check_budget(len(z), model.image_shape)
-    encoded = await served.worker.run(model, "decode", z, output.encoder(), answer_values=values)
+    encoded = await served.run("decode", z, output.encoder(), answer_values=values)
     return output.respond(encoded, lambda images: {"model": model.name, "images": images})
 
 
@@ -106,9 +107,7 @@ async def _interpolate(
     model = served.model
     values = output.check_budget(body.steps, model.image_shape)
     path = await body_path(served, body)  # [S,D]
-    encoded = await served.worker.run(
-        model, "decode", path, output.encoder(strip=True), answer_values=values
-    )
+    encoded = await served.run("decode", path, output.encoder(strip=True), answer_values=values)
     return output.respond(
         encoded,
         lambda images: {"model": model.name, "images": images, "latents": path.tolist()},

@@ -31,7 +31,7 @@ def _tagged(
     304 answers an If-None-Match that holds the tag."""
     rendered = shape.model_validate(body).model_dump_json(by_alias=True).encode()
     tag = entity_tag(request.url.path, hashlib.sha256(rendered).hexdigest())
-    caching = revalidated(settings, tag)
+    caching = revalidated(request, settings, tag)
     unchanged = not_modified(request, caching)
     if unchanged is not None:
         return unchanged

@@ -140,3 +140,35 @@ def test_if_none_match_uses_the_weak_comparison() -> None:
     assert not matches('"b"', '"a"')
     assert not matches(None, '"a"')
     assert not matches("", '"a"')
+
+
+def test_a_request_with_credentials_gets_a_private_answer_without_a_key_set(
+    client: TestClient,
+) -> None:
+    """An ingress in front may have checked them: RFC 9111 §3.5 lets a shared cache reuse a
+    `public` answer to an authorised request for anyone."""
+    for route in ("/sample?seed=7&n=2", "/walk.webp?seed=7&n=2&steps=2", "/models"):
+        plain = client.get(route)
+        keyed = client.get(route, headers={"Authorization": "Bearer from-the-ingress"})
+        assert plain.headers["cache-control"].startswith("public"), route
+        assert keyed.headers["cache-control"].startswith("private"), route
+        assert keyed.headers["etag"] == plain.headers["etag"]
+
+
+def test_without_fixed_size_calls_the_tags_are_weak_and_not_immutable(weights_dir: Path) -> None:
+    """VAE_CALL_ROWS=0 batches rows in calls of any size, whose last bits can differ: the
+    answer is the same picture, not the same bytes, and its headers say only that."""
+    with make_client(weights_dir, call_rows=0) as loose:
+        wait_ready(loose)
+        answer = loose.get("/sample?seed=7&n=2")
+        assert answer.headers["etag"].startswith('W/"')
+        assert answer.headers["cache-control"] == "public, max-age=31536000"
+        again = loose.get("/sample?seed=7&n=2", headers={"If-None-Match": answer.headers["etag"]})
+        assert again.status_code == 304
+
+
+def test_an_oversized_header_is_refused_before_it_is_parsed(client: TestClient) -> None:
+    huge = '"' + "0" * 40_000 + '"'
+    response = client.get("/sample?seed=7", headers={"If-None-Match": huge})
+    assert response.status_code == 431
+    assert "VAE_MAX_HEADER_BYTES" in response.json()["detail"]

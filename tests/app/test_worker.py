@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 import torch
+from starlette.requests import ClientDisconnect
 from torch import Tensor
 
 from app.artifacts import LoadedModel, load_served_model
-from app.errors import ModelFailure, QueueFull, RequestTimeout
+from app.errors import ModelFailure, NotReady, QueueFull, RequestTimeout
 from app.metrics import Metrics
-from app.worker import InferenceWorker
+from app.worker import InferenceWorker, run_in_rows
 from model.config import ModelConfig
 from model.networks import VAE
 from tests.utils.artifacts import tiny_metadata
@@ -113,7 +114,7 @@ def test_a_failing_request_fails_alone_and_the_next_one_works(fragile: LoadedMod
 def test_full_queue_is_refused_at_once_and_slow_work_times_out(tiny_artifact: Path) -> None:
     model = load_served_model(tiny_artifact, CPU)
     release = threading.Event()
-    device_worker = worker(Metrics(), queue_size=1, timeout_s=0.5)
+    device_worker = worker(Metrics(), queue_size=2, timeout_s=0.5)  # running + waiting
     device_worker.start()
 
     def held_rows() -> Tensor:
@@ -269,3 +270,175 @@ def test_large_answers_are_encoded_in_the_pool(tiny_artifact: Path) -> None:
         device_worker.stop()
     assert small == "infer-cpu"
     assert large.startswith("encode-cpu")
+
+
+def blocked_worker(**overrides: float) -> tuple[InferenceWorker, threading.Event, Metrics]:
+    """A started worker, and an event that keeps its inference thread busy until set (queue a
+    job whose rows are `held` first)."""
+    metrics = Metrics()
+    device_worker = worker(metrics, max_wait_s=0.0, **overrides)
+    device_worker.start()
+    return device_worker, threading.Event(), metrics
+
+
+def dropped(metrics: Metrics, reason: str) -> float:
+    return metrics.registry.get_sample_value("vae_dropped_total", {"reason": reason}) or 0.0
+
+
+def test_large_answers_are_bounded_by_the_encode_stage(tiny_artifact: Path) -> None:
+    """Large answers wait for the encoder pool in a stage of VAE_HEAVY_QUEUE_SIZE places; the
+    next one is a 429 at once, before its model work is queued, and nothing piles up."""
+    model = load_served_model(tiny_artifact, CPU)
+    device_worker, release, metrics = blocked_worker(heavy_queue_size=2)
+    encoded: list[int] = []
+
+    def slow_encoding(images: Tensor) -> int:
+        release.wait()
+        encoded.append(len(images))
+        return len(images)
+
+    async def scenario() -> list[object]:
+        big = {"finish": slow_encoding, "answer_values": 10**6}
+        first = [
+            asyncio.ensure_future(device_worker.run(model, "decode", torch.zeros(1, 4), **big))
+            for _ in range(2)
+        ]
+        await asyncio.sleep(0.2)
+        with pytest.raises(QueueFull, match="encode stage is full"):
+            await device_worker.run(model, "decode", torch.zeros(1, 4), **big)
+        small = await device_worker.run(model, "decode", torch.zeros(1, 4))  # not held up
+        assert small.shape == (1, 1, 28, 28)
+        release.set()
+        return list(await asyncio.gather(*first))
+
+    try:
+        assert asyncio.run(scenario()) == [1, 1]
+    finally:
+        release.set()
+        device_worker.stop()
+    assert encoded == [1, 1]
+    assert device_worker.encode_stage.used == 0
+    refused = metrics.registry.get_sample_value("vae_stage_refused_total", {"stage": "encode"})
+    assert refused == 1
+
+
+def test_work_for_a_client_that_left_is_never_done(tiny_artifact: Path) -> None:
+    """A request queued behind a busy thread whose client disconnects: its rows are never made
+    and it is counted as dropped; the caller sees ClientDisconnect."""
+    model = load_served_model(tiny_artifact, CPU)
+    device_worker, release, metrics = blocked_worker()
+    made: list[int] = []
+
+    def held() -> Tensor:
+        release.wait()
+        return torch.zeros(1, 4)
+
+    def counted() -> Tensor:
+        made.append(1)
+        return torch.zeros(1, 4)
+
+    async def scenario() -> None:
+        blocker = asyncio.ensure_future(device_worker.run(model, "decode", held, size=1))
+        await asyncio.sleep(0.1)
+        gone = asyncio.Event()
+
+        async def receive() -> dict[str, str]:
+            await gone.wait()
+            return {"type": "http.disconnect"}
+
+        leaving = asyncio.ensure_future(
+            device_worker.run(model, "decode", counted, size=1, receive=receive)
+        )
+        await asyncio.sleep(0.05)
+        gone.set()
+        with pytest.raises(ClientDisconnect):
+            await leaving
+        release.set()
+        await blocker
+        await device_worker.run(model, "decode", torch.zeros(1, 4))  # the thread moved on
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        release.set()
+        device_worker.stop()
+    assert made == []
+    assert dropped(metrics, "client_gone") == 1
+    assert device_worker.batch_stage.used == 0
+
+
+def test_a_large_answer_whose_caller_timed_out_is_not_encoded(tiny_artifact: Path) -> None:
+    model = load_served_model(tiny_artifact, CPU)
+    device_worker, release, metrics = blocked_worker(timeout_s=0.3)
+    encoded: list[int] = []
+
+    async def scenario() -> None:
+        def held() -> Tensor:
+            release.wait()
+            return torch.zeros(1, 4)
+
+        job = device_worker.run(model, "decode", held, encoded.append, size=1, answer_values=10**6)
+        with pytest.raises(RequestTimeout):
+            await job
+        release.set()
+        await asyncio.sleep(0.3)  # the batch ran; its answer reached the pool
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        release.set()
+        device_worker.stop()
+    assert encoded == []
+    assert dropped(metrics, "timeout") == 1
+    assert device_worker.encode_stage.used == 0
+
+
+def test_draining_answers_what_the_grace_period_leaves_503(tiny_artifact: Path) -> None:
+    """SIGTERM (drain): the running job finishes, queued jobs run while the grace period lasts,
+    and what is left at its end is answered 503 at once; new work is refused."""
+    model = load_served_model(tiny_artifact, CPU)
+    device_worker, release, _ = blocked_worker()
+
+    def held() -> Tensor:
+        release.wait()
+        return torch.zeros(1, 4)
+
+    async def scenario() -> tuple[object, list[object]]:
+        running = asyncio.ensure_future(device_worker.run(model, "decode", held, size=1))
+        await asyncio.sleep(0.1)
+        queued = [
+            asyncio.ensure_future(device_worker.run(model, "decode", torch.zeros(1, 4)))
+            for _ in range(3)
+        ]
+        await asyncio.sleep(0.05)
+        device_worker.drain(0.2)
+        with pytest.raises(NotReady, match="stopping"):
+            await device_worker.run(model, "decode", torch.zeros(1, 4))
+        await asyncio.sleep(0.3)  # past the grace period
+        release.set()
+        return await running, list(await asyncio.gather(*queued, return_exceptions=True))
+
+    try:
+        finished, left = asyncio.run(scenario())
+    finally:
+        release.set()
+        device_worker.stop()
+    assert isinstance(finished, Tensor)
+    assert all(isinstance(error, NotReady) for error in left), left
+    assert device_worker.batch_stage.used == 0
+
+
+def test_calls_of_fixed_rows_give_every_row_the_same_bits_whatever_shares_them() -> None:
+    """run_in_rows: a batch split into calls of exactly `rows` rows (the last padded) answers
+    each row as the same row does in any other batch."""
+    module = torch.jit.script(VAE(ModelConfig(latent_dim=4, channels=4, hidden=16)).eval())
+    z = torch.randn(37, 4, generator=torch.Generator().manual_seed(0))
+    with torch.inference_mode():
+        alone = run_in_rows(module, "decode", z[5:6], 16)
+        for size in (2, 16, 17, 37):
+            batch = torch.cat([z[:5], z[5:6], z[6 : 5 + size]])[:size] if size > 5 else None
+            if batch is None:
+                continue
+            assert torch.equal(run_in_rows(module, "decode", batch, 16)[5], alone[0]), size
+        mean, logvar = run_in_rows(module, "encode", torch.rand(3, 1, 28, 28), 16)
+    assert mean.shape == logvar.shape == (3, 4)

@@ -1,7 +1,9 @@
+from pathlib import Path
+
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.app.conftest import b64, digit_png
+from tests.app.conftest import b64, digit_png, make_client, wait_ready
 
 
 def test_json_multipart_and_raw_bodies_agree(client: TestClient) -> None:
@@ -54,15 +56,15 @@ def test_dark_on_light_inverts_by_default_and_on_request(client: TestClient) -> 
     [
         ({"content": b"not an image", "headers": {"Content-Type": "image/png"}}, 400, "Pillow"),
         ({"content": b"", "headers": {"Content-Type": "image/png"}}, 400, "empty"),
-        ({"json": {"images": ["@@@"]}}, 400, "base64"),
+        ({"json": {"images": ["@@@"]}}, 422, "body.images.0: String should match pattern"),
         ({"content": b"hello", "headers": {"Content-Type": "text/plain"}}, 415, "text/plain"),
         ({"content": b"hello"}, 415, "Content-Type"),
-        ({"json": {"images": []}}, 422, "at least one"),
+        ({"json": {"images": []}}, 422, "body.images: List should have at least 1 item"),
         ({"json": {"pictures": ["x"]}}, 422, "images"),
         (
             {"content": b"{not json", "headers": {"Content-Type": "application/json"}},
-            422,
-            "not valid JSON",
+            400,  # as /decode and /interpolate answer it: one JSON reader
+            "body is not valid JSON",
         ),
         ({"files": {"upload": ("a.png", b"x", "image/png")}}, 422, "'file'"),
     ],
@@ -79,3 +81,36 @@ def test_too_many_images_is_422(client: TestClient) -> None:
     response = client.post("/encode", json={"images": [b64(digit_png())] * 65})
     assert response.status_code == 422
     assert "VAE_MAX_IMAGES" in response.json()["detail"]
+
+
+def test_a_request_s_images_are_bounded_in_total_before_any_is_decoded(
+    client: TestClient,
+) -> None:
+    """Each picture is within VAE_MAX_IMAGE_PIXELS, but eight of them are not within
+    VAE_MAX_REQUEST_PIXELS: a 413 from their headers alone (a few KB on the wire)."""
+    big = digit_png(size=(2048, 2048))
+    files = [("file", (f"{i}.png", big, "image/png")) for i in range(8)]
+    response = client.post("/encode", files=files)
+    assert response.status_code == 413
+    assert "33,554,432 pixels" in response.json()["detail"]
+    assert "VAE_MAX_REQUEST_PIXELS" in response.json()["detail"]
+
+
+def test_uploads_being_decoded_are_bounded_across_requests(weights_dir: Path) -> None:
+    """While VAE_MAX_DECODING_PIXELS are being decoded, another upload is a 429 at once."""
+    with make_client(weights_dir, max_request_pixels=10_000, max_decoding_pixels=10_000) as busy:
+        wait_ready(busy)
+        stage = busy.app.state.registry.uploads  # type: ignore[attr-defined]
+        stage.admit(9_500)  # another request's pixels, being decoded
+        try:
+            refused = busy.post(
+                "/encode", content=digit_png(), headers={"Content-Type": "image/png"}
+            )
+        finally:
+            stage.release(9_500)
+        assert refused.status_code == 429
+        assert refused.headers["retry-after"] == "1"
+        assert "uploads stage is full" in refused.json()["detail"]
+        fine = busy.post("/encode", content=digit_png(), headers={"Content-Type": "image/png"})
+        assert fine.status_code == 200
+        assert stage.used == 0
