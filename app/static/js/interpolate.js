@@ -71,8 +71,10 @@ function setEnd(which, end) {
 export function setupInterpolate(onModelChange) {
   restore("steps", "steps");
   $("steps-value").value = $("steps").value;
-  const method = document.querySelector(`input[name=method][value="${linked("method")}"]`);
-  if (method) method.checked = true;
+  // Compared as text, never put into a selector: the address is anybody's to write.
+  for (const radio of document.querySelectorAll("input[name=method]")) {
+    if (radio.value === linked("method")) radio.checked = true;
+  }
   if (["gif", "webp"].includes(linked("animate"))) {
     $("animate").checked = true;
     $("animate-format").value = linked("animate");

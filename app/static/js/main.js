@@ -57,13 +57,8 @@ async function choose(name) {
   if (state.model === name) summary.textContent = describe(detail);
 }
 
+// Load the model list (again after the API key changes) and choose the first model.
 async function start() {
-  const keyInput = document.getElementById("api-key");
-  keyInput.value = sessionStorage.getItem("vae-api-key") || "";
-  keyInput.addEventListener("change", () => {
-    sessionStorage.setItem("vae-api-key", keyInput.value);
-    start();
-  });
   const { default: fallback, models } = await api("/models");
   state.models = models;
   const picker = document.getElementById("model");
@@ -73,6 +68,14 @@ async function start() {
   picker.onchange = () => choose(picker.value);
   await choose(initial);
 }
+
+// The API key's listener is added once: start() runs again on every edit of the key.
+const keyInput = document.getElementById("api-key");
+keyInput.value = sessionStorage.getItem("vae-api-key") || "";
+keyInput.addEventListener("change", () => {
+  sessionStorage.setItem("vae-api-key", keyInput.value);
+  start().catch(() => { /* already shown on the page */ });
+});
 
 setupSample(onModelChange);
 setupDraw(onModelChange);
