@@ -91,8 +91,10 @@ class LoadedModel:
         identity = self.metadata.model_dump(
             mode="json", include=set(IDENTITY_FIELDS), exclude_none=True
         )
+        latent_shape = self.metadata.latent_shape
         return {
             **identity,
+            "latent_shape": list(latent_shape) if latent_shape is not None else None,
             **self.served(),
         }
 

@@ -61,6 +61,7 @@ IDENTITY_FIELDS = (
     "format_version",
     "image_shape",
     "latent_dim",
+    "latent_shape",
     "likelihood",
     "input_transform",
     "dataset",
@@ -81,6 +82,10 @@ class ArtifactMetadata(BaseModel):
         description="channels, height, width"
     )
     latent_dim: PositiveInt = Field(description="D: the length of every latent vector")
+    # Optional, any format: the networks read z as a c×h×w grid, flattened in (c, h, w) order.
+    latent_shape: tuple[PositiveInt, PositiveInt, PositiveInt] | None = Field(
+        None, description="the latent as a [c, h, w] grid (c·h·w = latent_dim); null: flat"
+    )
     likelihood: str
     input_transform: Transform
     dataset: DatasetInfo
@@ -123,6 +128,13 @@ class ArtifactMetadata(BaseModel):
                 raise ValueError(f"class_latents[{label!r}] must hold mean and var of length D")
         if self.priors and self.format_version < 2:
             raise ValueError("fitted priors need format_version 2")
+        if self.latent_shape is not None:
+            c, h, w = self.latent_shape
+            if c * h * w != self.latent_dim:
+                raise ValueError(
+                    f"latent_shape {list(self.latent_shape)} holds {c * h * w} values; "
+                    f"latent_dim is {self.latent_dim}"
+                )
         if self.image_shape[0] not in (1, 3):
             raise ValueError(f"image_shape has {self.image_shape[0]} channels; 1 or 3 are served")
         if self.image_shape[0] == 3 and self.format_version < 3:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from model.precision import Precision
 
 Likelihood = Literal["bernoulli", "gaussian"]
 # How the Gaussian decoder's variance is modelled (docs/artifact.md, "Decoder variance"):
@@ -14,6 +17,20 @@ Likelihood = Literal["bernoulli", "gaussian"]
 # - edge-floor: per pixel, with a floor of w · (local contrast of the mean)² near edges.
 DecoderVariance = Literal["pixel", "image", "shared", "edge-floor"]
 DECODER_VARIANCES: tuple[str, ...] = ("pixel", "image", "shared", "edge-floor")
+# How the decoder doubles its resolution (model.layers.upsample_layer), and its normalisation.
+Upsample = Literal["transpose", "nearest"]
+Norm = Literal["none", "group"]
+# What a checkpoint written before a field existed was built with: its networks' own choice.
+LEGACY_MODEL_FIELDS: dict[str, Any] = {
+    "upsample": "transpose",
+    "norm": "none",
+    "latent_shape": "",
+    "bounded_posterior": False,
+}
+
+# The variance of the dequantization noise u/256, u ~ U[0, 1): no model can know a dequantized
+# pixel more precisely, so it is the Gaussian decoder's default floor (docs/models.md).
+DEQUANTIZATION_LOGVAR = math.log(1.0 / (12.0 * 256.0**2))
 
 # How raw 8-bit pixels become training data for each likelihood (docs/artifact.md).
 INPUT_TRANSFORMS: dict[str, str] = {"bernoulli": "binarize", "gaussian": "dequantize"}
@@ -33,6 +50,19 @@ class ModelConfig:
     )
     image_shape: tuple[int, int, int] = (1, 28, 28)
     latent_dim: int = option(32, "size D of the latent code", "D")
+    latent_shape: str = option(
+        "",
+        "read the latent as a CxHxW grid (D = C·H·W, set by this flag) that convolutions map "
+        "to and from the picture, instead of a fully connected layer; e.g. 4x8x8",
+        "CxHxW",
+    )
+    upsample: Upsample = option(
+        "nearest", "decoder: nearest (repeat, then a 3x3 conv) or transpose (4x4 stride 2)"
+    )
+    norm: Norm = option("group", "GroupNorm in the conv stages (group) or none")
+    # q(z|x)'s log-variance softly bounded above (model.networks.POSTERIOR_LOGVAR_MAX); off
+    # only in checkpoints from before the bound.
+    bounded_posterior: bool = True
     channels: int = option(32, "width of the first conv stage; each further stage doubles it", "N")
     max_width: int = option(256, "widest conv stage", "N")
     res_blocks: int = option(0, "residual 3×3 blocks after each conv stage", "N")
@@ -41,14 +71,50 @@ class ModelConfig:
     decoder_variance: DecoderVariance = option(
         "pixel", "gaussian: variance per pixel, per image, shared, or per pixel with an edge floor"
     )
+    sigma_floor: float = option(
+        0.0,
+        "gaussian: smallest decoder σ; 0: the dequantization noise's own, 1/(√12·256) ≈ 0.0011",
+        "S",
+    )
     edge_floor_weight: float = option(
         1 / 64, "edge-floor: σ² ≥ W · (range of the mean within the radius)²", "W"
     )
     edge_floor_radius: int = option(2, "edge-floor: radius in pixels of that range", "R")
 
+    def __post_init__(self) -> None:
+        # A grid latent fixes D; the flat vector the API and the priors see is its C·H·W values.
+        grid = self.latent_grid
+        if grid is not None:
+            object.__setattr__(self, "latent_dim", grid[0] * grid[1] * grid[2])
+
     @property
     def input_transform(self) -> str:
         return INPUT_TRANSFORMS[self.likelihood]
+
+    @property
+    def logvar_min(self) -> float:
+        """log σ²_min of the Gaussian decoder: the `sigma_floor`, or the dequantization noise's
+        variance 1/(12·256²) when it is 0."""
+        if self.sigma_floor > 0:
+            return 2.0 * math.log(self.sigma_floor)
+        return DEQUANTIZATION_LOGVAR
+
+    @property
+    def latent_grid(self) -> tuple[int, int, int] | None:
+        """`latent_shape` as (C, H, W), or None for a flat latent."""
+        return parse_latent_shape(self.latent_shape) if self.latent_shape else None
+
+
+def parse_latent_shape(text: str) -> tuple[int, int, int]:
+    """'4x8x8' → (4, 8, 8); raises ValueError naming the form."""
+    parts = text.lower().replace("×", "x").split("x")
+    try:
+        sides = tuple(int(part) for part in parts)
+    except ValueError:
+        sides = ()
+    if len(sides) != 3 or min(sides) <= 0:
+        raise ValueError(f"--latent-shape {text!r}: give CxHxW, such as 4x8x8")
+    return sides[0], sides[1], sides[2]
 
 
 @dataclass(frozen=True)
@@ -121,6 +187,9 @@ class TrainConfig:
     )
     class_components: int = option(3, "components of each per-class prior", "K")
     eval_samples: int = option(5000, "decoded samples per prior for sample figures", "N")
+    precision: Precision = option(
+        "auto", "auto (bf16 autocast where the device has it natively), bf16 or fp32"
+    )
     max_minutes: float | None = option(None, "wall-clock cap for the whole run", "MIN")
     seed: int = option(0, "random seed", "N")
     device: str = option("auto", "auto, cpu, cuda or cuda:N", "DEVICE")
@@ -141,7 +210,8 @@ class TrainConfig:
     def from_dict(cls, raw: dict[str, Any]) -> TrainConfig:
         """A checkpoint's config; keys this code no longer has are dropped."""
         known_model = {f.name for f in dataclasses.fields(ModelConfig)}
-        model_raw = {k: v for k, v in raw.get("model", {}).items() if k in known_model}
+        model_raw = {**LEGACY_MODEL_FIELDS, **raw.get("model", {})}
+        model_raw = {k: v for k, v in model_raw.items() if k in known_model}
         if "image_shape" in model_raw:
             model_raw["image_shape"] = tuple(model_raw["image_shape"])
         known = {f.name for f in dataclasses.fields(cls)} - {"model"}

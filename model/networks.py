@@ -30,13 +30,18 @@ import math
 import torch
 from torch import Tensor, nn
 
-from model.config import ModelConfig
+from model.config import DEQUANTIZATION_LOGVAR, ModelConfig
+from model.layers import ResidualBlock, norm_layer, upsample_layer
 
-GAUSSIAN_LOGVAR_MIN = math.log(1.0 / (12.0 * 256.0**2))
+GAUSSIAN_LOGVAR_MIN = DEQUANTIZATION_LOGVAR
 GAUSSIAN_LOGVAR_MAX = math.log(0.25)
 _LOG_2PI = math.log(2.0 * math.pi)
 # Supported sides, and the coarsest grid the stages must reach (docs/artifact.md).
 MIN_SIDE, MAX_SIDE, MAX_GRID_SIDE = 8, 256, 8
+# q(z|x)'s log-variance is bounded softly from above. Both the KL and the reconstruction prefer
+# σ² ≤ 1 (the prior's), so no optimum is lost; without a bound one bad step could send
+# log σ² to 40+, exp() past float32's range and every later gradient to inf (docs/training.md).
+POSTERIOR_LOGVAR_MAX = 2.0
 
 
 class UnsupportedShape(ValueError):
@@ -68,12 +73,35 @@ def stage_plan(image_shape: tuple[int, int, int]) -> int:
     return stages
 
 
+def grid_stages(config: ModelConfig) -> int:
+    """Stride-2 stages between the picture and a grid latent; raises UnsupportedShape.
+
+    A C×H×W picture and a c×h×w latent need H = h·2^s and W = w·2^s for one s ≥ 1 (64×64 and
+    8×8: three stages).
+    """
+    grid = config.latent_grid
+    assert grid is not None
+    _, height, width = config.image_shape
+    _, grid_height, grid_width = grid
+    for stages in range(1, 9):
+        if (grid_height << stages, grid_width << stages) == (height, width):
+            return stages
+    raise UnsupportedShape(
+        f"a {grid_height}×{grid_width} latent grid does not halve up from {height}×{width} px: "
+        f"each side of the picture must be the grid's times the same power of two (for "
+        f"{height}×{width}, grids such as {height // 4}×{width // 4} or {height // 8}×{width // 8})"
+    )
+
+
 def check_supported(config: ModelConfig) -> None:
     """Raise UnsupportedShape (or ValueError for an unknown likelihood) before any network is
-    built or any training starts: the shape (`stage_plan`), and Bernoulli for grey only."""
+    built or any training starts: the shape (`stage_plan`, `grid_stages`), and Bernoulli for
+    grey only."""
     if config.likelihood not in ("bernoulli", "gaussian"):
         raise ValueError(f"unknown likelihood {config.likelihood!r}")
     stage_plan(config.image_shape)
+    if config.latent_grid is not None:
+        grid_stages(config)
     channels, height, width = config.image_shape
     if config.likelihood == "bernoulli" and channels != 1:
         raise UnsupportedShape(
@@ -84,28 +112,19 @@ def check_supported(config: ModelConfig) -> None:
 
 def stage_widths(config: ModelConfig) -> list[int]:
     """Conv widths of the stages, finest first: channels, 2·channels, … capped at max_width."""
-    stages = stage_plan(config.image_shape)
+    if config.latent_grid is not None:
+        stages = grid_stages(config)
+    else:
+        stages = stage_plan(config.image_shape)
     return [min(config.channels * 2**i, config.max_width) for i in range(stages)]
 
 
-class ResidualBlock(nn.Module):
-    """x + conv3×3(SiLU(conv3×3(SiLU(x)))): detail without changing the resolution."""
-
-    def __init__(self, width: int) -> None:
-        super().__init__()
-        self.body = nn.Sequential(
-            nn.SiLU(),
-            nn.Conv2d(width, width, 3, padding=1),
-            nn.SiLU(),
-            nn.Conv2d(width, width, 3, padding=1),
-        )
-
-    def forward(self, x: Tensor) -> Tensor:
-        return x + self.body(x)
-
-
 class Encoder(nn.Module):
-    """x [N,C,H,W] in [0, 1] → (mean [N,D], logvar [N,D]) of q(z|x)."""
+    """x [N,C,H,W] in [0, 1] → (mean [N,D], logvar [N,D]) of q(z|x).
+
+    A flat latent comes from a fully connected layer over the last stage; a grid latent c×h×w
+    from a 3×3 convolution, flattened in (c, h, w) order.
+    """
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
@@ -116,19 +135,31 @@ class Encoder(nn.Module):
         previous = channels
         for stage_width in widths:
             layers += [nn.Conv2d(previous, stage_width, 4, stride=2, padding=1), nn.SiLU()]
-            layers += [ResidualBlock(stage_width) for _ in range(config.res_blocks)]
+            layers += [ResidualBlock(stage_width, config.norm) for _ in range(config.res_blocks)]
             previous = stage_width  # [N,w,H/2^i,W/2^i]
-        self.features = nn.Sequential(
-            *layers,
-            nn.Flatten(),
-            nn.Linear(previous * (height // scale) * (width // scale), config.hidden),
-            nn.SiLU(),
-        )
-        self.head = nn.Linear(config.hidden, 2 * config.latent_dim)
+        grid = config.latent_grid
+        self.head: nn.Module
+        if grid is None:
+            self.features = nn.Sequential(
+                *layers,
+                nn.Flatten(),
+                nn.Linear(previous * (height // scale) * (width // scale), config.hidden),
+                nn.SiLU(),
+            )
+            self.head = nn.Linear(config.hidden, 2 * config.latent_dim)
+        else:
+            self.features = nn.Sequential(*layers, norm_layer(previous, config.norm), nn.SiLU())
+            self.head = nn.Conv2d(previous, 2 * grid[0], 3, padding=1)
+        self.bounded = config.bounded_posterior
+        self.logvar_max = POSTERIOR_LOGVAR_MAX
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        mean, logvar = self.head(self.features(x)).chunk(2, dim=1)  # [N,D] each
-        return mean, logvar
+        # [N,2D] (flat) or [N,2c,h,w] (grid): the first half is the mean either way.
+        mean, logvar = self.head(self.features(x)).chunk(2, dim=1)
+        if self.bounded:
+            # max − softplus(max − v): v where v ≪ max, never above max, smooth everywhere.
+            logvar = self.logvar_max - nn.functional.softplus(self.logvar_max - logvar)
+        return mean.flatten(1), logvar.flatten(1)  # [N,D] each
 
 
 class Decoder(nn.Module):
@@ -149,33 +180,49 @@ class Decoder(nn.Module):
         pixel_variance = self.variance in ("pixel", "edge-floor")
         params_per_pixel = 2 if pixel_variance else 1
         self.grid = (widths[-1], height // scale, width // scale)
-        self.hidden = nn.Sequential(
-            nn.Linear(config.latent_dim, config.hidden), nn.SiLU(), nn.Dropout(config.dropout)
-        )
-        self.project = nn.Sequential(
-            nn.Linear(config.hidden, widths[-1] * self.grid[1] * self.grid[2]), nn.SiLU()
-        )
+        latent_grid = config.latent_grid
+        self.spatial = latent_grid is not None
+        self.latent_grid = latent_grid if latent_grid is not None else (0, 0, 0)
+        self.hidden: nn.Module
+        self.project: nn.Module
+        if latent_grid is None:
+            self.hidden = nn.Sequential(
+                nn.Linear(config.latent_dim, config.hidden), nn.SiLU(), nn.Dropout(config.dropout)
+            )
+            self.project = nn.Sequential(
+                nn.Linear(config.hidden, widths[-1] * self.grid[1] * self.grid[2]), nn.SiLU()
+            )
+            summary_width = config.hidden
+        else:
+            self.hidden = nn.Identity()
+            self.project = nn.Conv2d(latent_grid[0], widths[-1], 3, padding=1)
+            summary_width = widths[-1]
         layers: list[nn.Module] = []
         for index in range(len(widths) - 1, -1, -1):
-            layers += [ResidualBlock(widths[index]) for _ in range(config.res_blocks)]
+            layers += [ResidualBlock(widths[index], config.norm) for _ in range(config.res_blocks)]
             last = index == 0
             out = params_per_pixel * channels if last else widths[index - 1]
             # The last stage goes straight to the output: a further full-resolution conv
             # stage costs several times the decode time for little visible gain.
-            layers.append(nn.ConvTranspose2d(widths[index], out, 4, stride=2, padding=1))
+            layers.append(upsample_layer(widths[index], out, config.upsample))
             if not last:
-                layers.append(nn.SiLU())  # [N,w,H/2^i,W/2^i]
+                layers += [norm_layer(out, config.norm), nn.SiLU()]  # [N,w,H/2^i,W/2^i]
         self.upsample = nn.Sequential(*layers)
         # σ'(z), one per image (the design's isotropic reading), or one learned σ for all.
-        self.image_logvar = nn.Linear(config.hidden, 1) if self.variance == "image" else None
+        self.image_logvar = nn.Linear(summary_width, 1) if self.variance == "image" else None
         self.shared_logvar = nn.Parameter(torch.zeros(1)) if self.variance == "shared" else None
 
     def forward(self, z: Tensor) -> Tensor:
-        hidden = self.hidden(z)  # [N,hidden]
-        grid = self.project(hidden).view(-1, self.grid[0], self.grid[1], self.grid[2])
+        if self.spatial:
+            c, h, w = self.latent_grid
+            grid = self.project(z.view(-1, c, h, w))  # [N,w,h,w]
+            summary = grid.mean(dim=(2, 3))  # [N,w]: what a per-image σ is read from
+        else:
+            summary = self.hidden(z)  # [N,hidden]
+            grid = self.project(summary).view(-1, self.grid[0], self.grid[1], self.grid[2])
         params = self.upsample(grid)  # [N,P·C,H,W]
         if self.image_logvar is not None:
-            raw = self.image_logvar(hidden)[:, :, None, None].expand_as(params)  # [N,C,H,W]
+            raw = self.image_logvar(summary)[:, :, None, None].expand_as(params)  # [N,C,H,W]
             return torch.cat([params, raw], dim=1)
         if self.shared_logvar is not None:
             raw = self.shared_logvar.view(1, 1, 1, 1).expand_as(params)
@@ -193,7 +240,7 @@ class VAE(nn.Module):
         self.image_channels: int = config.image_shape[0]
         self.latent_dim: int = config.latent_dim
         # Plain attributes, not module globals: TorchScript cannot close over Python floats.
-        self.logvar_min: float = GAUSSIAN_LOGVAR_MIN
+        self.logvar_min: float = config.logvar_min
         self.logvar_max: float = GAUSSIAN_LOGVAR_MAX
         self.log_2pi: float = _LOG_2PI
         self.edge_floor: bool = config.decoder_variance == "edge-floor"
@@ -216,7 +263,8 @@ class VAE(nn.Module):
     @torch.jit.export
     def log_likelihood(self, x: Tensor, z: Tensor) -> Tensor:
         """log p(x|z) in nats, summed over pixels and channels: [N]."""
-        params = self.decoder(z)  # [N,P·C,H,W]
+        # float32 whatever the decoder ran in: σ can be finer than bf16 resolves.
+        params = self.decoder(z).float()  # [N,P·C,H,W]
         logits = params[:, : self.image_channels]
         if self.likelihood == "bernoulli":
             # log Bern(x; σ(l)) = x·l − softplus(l), stable for large |l|.

@@ -27,6 +27,8 @@ class RunState:
     skipped_steps: int = 0  # steps with a non-finite gradient
     rollbacks: list[Rollback] = field(default_factory=list)
     finished: bool = False  # early-stopped or complete: resuming only exports
+    device: str = "cpu"  # where it trained, for the artifact's metadata
+    processes: int = 1  # DistributedDataParallel processes
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

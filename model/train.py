@@ -9,10 +9,12 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
+import os
 import shlex
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -25,7 +27,8 @@ from model import distributed
 from model.config import TrainConfig
 from model.data import load_split, random_shift, shift_fill, survey_shape
 from model.distributed import Runtime
-from model.networks import GAUSSIAN_LOGVAR_MIN, VAE, check_supported
+from model.networks import VAE, check_supported
+from model.precision import autocast, uses_bf16
 from model.progress import progress
 from model.robustness import GradientClipper, is_spike, roll_back
 from model.run_state import Rollback, RunState
@@ -33,16 +36,21 @@ from model.train_args import parse_args
 
 
 class ElboObjective(nn.Module):
-    """The training forward pass, as a module so DistributedDataParallel can wrap it."""
+    """The training forward pass, as a module so DistributedDataParallel can wrap it. With
+    `bf16` the networks run in bf16 autocast; q's parameters, z, the likelihood and the KL stay
+    float32 (VAE.log_likelihood casts the decoder's output)."""
 
-    def __init__(self, vae: VAE) -> None:
+    def __init__(self, vae: VAE, bf16: bool = False) -> None:
         super().__init__()
-        self.vae = vae
+        self.vae, self.bf16 = vae, bf16
 
     def forward(self, x_encoder: Tensor, x_target: Tensor, noise: Tensor) -> tuple[Tensor, Tensor]:
-        mean, logvar = self.vae.encode(x_encoder)  # [N,D] each
-        z = reparameterize(mean, logvar, noise)
-        return self.vae.log_likelihood(x_target, z), kl_to_standard_normal(mean, logvar)  # [N]
+        with autocast(x_encoder.device, self.bf16):
+            mean, logvar = self.vae.encode(x_encoder)  # [N,D] each
+            mean, logvar = mean.float(), logvar.float()
+            z = reparameterize(mean, logvar, noise)
+            log_lik = self.vae.log_likelihood(x_target, z)  # [N]
+        return log_lik, kl_to_standard_normal(mean, logvar)  # [N]
 
 
 @torch.no_grad()
@@ -73,12 +81,21 @@ def validation_elbo(vae: VAE, pixels: Tensor, runtime: Runtime, seed: int) -> fl
     return float(total[0] / total[1])
 
 
+def save_checkpoint(checkpoint: dict[str, Any], path: Path) -> None:
+    """Write to a temporary file beside `path`, then rename it over `path`: a kill during the
+    save leaves the previous checkpoint whole (a rename within a folder is atomic)."""
+    partial = path.with_name(f".{path.name}.partial")
+    torch.save(checkpoint, partial)
+    os.replace(partial, path)
+
+
 def variance_floor(config: TrainConfig, epoch: int) -> float:
-    """log σ²_min for this epoch: from log 0.01 down to GAUSSIAN_LOGVAR_MIN, linear in epochs."""
+    """log σ²_min for this epoch: from log 0.01 down to the model's floor, linear in epochs."""
+    floor = config.model.logvar_min
     if config.variance_warmup_epochs <= 0:
-        return GAUSSIAN_LOGVAR_MIN
+        return floor
     progress = min(1.0, epoch / config.variance_warmup_epochs)
-    return (1.0 - progress) * math.log(0.01) + progress * GAUSSIAN_LOGVAR_MIN
+    return (1.0 - progress) * max(math.log(0.01), floor) + progress * floor
 
 
 def kl_weight(config: TrainConfig, epoch: int) -> float:
@@ -112,15 +129,18 @@ def train(
     order = torch.randperm(len(train_pixels), generator=torch.Generator().manual_seed(config.seed))
     train_pixels = train_pixels[order[: config.limit]]  # shuffled: the files are sorted by label
 
+    # Channels-last: the convolutions' fast layout on CPUs and GPUs alike (model.precision).
     vae = VAE(config.model).to(runtime.device)
-    objective: nn.Module = ElboObjective(vae)
+    vae.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+    bf16 = uses_bf16(config.precision, runtime.device)
+    objective: nn.Module = ElboObjective(vae, bf16)
     if runtime.distributed:
         objective = DistributedDataParallel(objective)
     optimizer = torch.optim.AdamW(vae.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(
         optimizer, T_max=config.epochs, eta_min=config.lr / 20
     )
-    state = RunState()
+    state = RunState(device=str(runtime.device), processes=runtime.world_size)
     best_weights = {k: v.detach().clone() for k, v in vae.state_dict().items()}
     best_optimizer = copy.deepcopy(optimizer.state_dict())
     if resume is not None:
@@ -164,7 +184,9 @@ def train(
         for start in range(0, per_rank, config.batch_size):
             pixels = augment(train_pixels[mine[start : start + config.batch_size]], generator)
             # A fresh binarization/dequantization on every pass over the data.
-            x = apply_transform(pixels, transform, generator).to(runtime.device)
+            x = apply_transform(pixels, transform, generator).to(
+                runtime.device, memory_format=torch.channels_last
+            )
             noise = torch.randn((len(x), config.model.latent_dim), generator=generator)
             log_lik, kl = objective(encoder_input(x, transform), x, noise.to(runtime.device))
             loss = (beta * kl - log_lik).mean()
@@ -214,12 +236,13 @@ def train(
                 "best_optimizer": best_optimizer,
                 "state": state.to_dict(),
             }
-            torch.save(checkpoint, out_dir / "last.pt")
+            save_checkpoint(checkpoint, out_dir / "last.pt")
         if stop:
             break
     epochs.close()
     vae.load_state_dict(best_weights)
-    vae.logvar_min = GAUSSIAN_LOGVAR_MIN  # what the artifact is evaluated and shipped with
+    vae.logvar_min = config.model.logvar_min  # what the artifact is evaluated and shipped with
+    vae.to(memory_format=torch.contiguous_format)  # type: ignore[call-overload]
     return vae.eval(), state
 
 
@@ -235,10 +258,10 @@ def main(argv: list[str] | None = None) -> None:
         torch.set_num_threads(config.num_threads)
     runtime = distributed.start(config.device)
     try:
-        vae, state = train(config, runtime, resume=args.resume)
+        train(config, runtime, resume=args.resume)
         if args.export is not None and runtime.is_main:
             # Evaluation needs the classifier and scikit-learn: import them only to export.
-            from model.export import ExportOptions, export_run
+            from model.export.checkpoint import ExportOptions, export_checkpoint
 
             command = shlex.join(
                 ["python", "-m", "model.train", *(argv if argv is not None else sys.argv[1:])]
@@ -250,10 +273,11 @@ def main(argv: list[str] | None = None) -> None:
                 description=args.description,
                 credits=tuple(args.credits),
                 device=str(runtime.device),
-                world_size=runtime.world_size,
                 classifier_dir=args.classifier_dir,
             )
-            export_run(vae.cpu(), config, state, options)
+            # The same door as vae-export: from the checkpoint this run wrote (or resumed).
+            written = Path(config.out_dir) / "last.pt"
+            export_checkpoint(written if written.exists() else args.resume, options)
     finally:
         distributed.stop(runtime)
 

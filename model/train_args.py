@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
+import typing
 from pathlib import Path
 
 import torch
 
-from model.config import DECODER_VARIANCES, ModelConfig, TrainConfig
-from model.judging import DEFAULT_CLASSIFIER_DIR
+from model.config import ModelConfig, TrainConfig
+from model.evaluation.judging import DEFAULT_CLASSIFIER_DIR
 
 DESCRIPTION = """Train a VAE by maximising the ELBO, then fit its priors, evaluate and export it.
 
@@ -20,10 +21,12 @@ DESCRIPTION = """Train a VAE by maximising the ELBO, then fit its priors, evalua
 
 
 _ARGUMENT_TYPES: dict[str, type] = {"int": int, "float": float, "str": str}
-_CHOICES: dict[str, list[str]] = {
-    "Likelihood": ["bernoulli", "gaussian"],
-    "DecoderVariance": list(DECODER_VARIANCES),
-}
+
+
+def _choices(config_class: type, name: str) -> list[str] | None:
+    """The values of a Literal-typed field (likelihood, decoder variance, ...), else None."""
+    hint = typing.get_type_hints(config_class)[name]
+    return list(typing.get_args(hint)) if typing.get_origin(hint) is typing.Literal else None
 
 
 def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.Namespace]:
@@ -46,7 +49,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.Nam
                 f"--{spec.name.replace('_', '-')}",
                 type=kind,
                 default=default,
-                choices=_CHOICES.get(annotation),
+                choices=_choices(type(defaults), spec.name),
                 dest=f"{group}.{spec.name}",
                 metavar=spec.metadata.get("metavar") or None,
                 help=spec.metadata["help"] + ("" if default == "" else f" (default: {default})"),

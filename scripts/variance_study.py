@@ -18,7 +18,7 @@ import torch
 from model.config import ModelConfig, TrainConfig
 from model.data import load_split
 from model.distributed import start, stop
-from model.evaluate import shift_metrics
+from model.evaluation.evaluate import shift_metrics
 from model.train import train, with_data_shape
 
 

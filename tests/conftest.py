@@ -63,6 +63,18 @@ def mnist_dir() -> Path:
     return DATA_DIR
 
 
+@pytest.fixture(scope="session")
+def classifier_dir(tmp_path_factory: pytest.TempPathFactory, mnist_dir: Path) -> Path:
+    """A classifier cache holding MNIST train-5k's classifier, trained for one epoch (seconds):
+    enough to run the sample metrics."""
+    from model.data import read_labelled
+    from model.evaluation.judging import classifier_for
+
+    folder = tmp_path_factory.mktemp("classifiers")
+    classifier_for(read_labelled(mnist_dir, "train-5k"), folder, epochs=1)
+    return folder
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """`gpu` tests skip cleanly on machines without CUDA (CI has none)."""
     if torch.cuda.is_available():

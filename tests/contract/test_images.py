@@ -13,7 +13,7 @@ from contract.artifact import load_artifact
 from contract.bounds import score_images
 from contract.images import Invert, Preprocess, image_to_pixels, mnist_style
 from model.data import load_split
-from model.photos import photo_of
+from model.evaluation.photos import photo_of
 
 SHIPPED = Path(__file__).resolve().parents[2] / "weights" / "mnist-bernoulli.pt"
 

@@ -8,7 +8,14 @@ from torch import nn
 from torch.distributions import Bernoulli, Independent, Normal
 
 from model.config import ModelConfig
-from model.networks import GAUSSIAN_LOGVAR_MIN, VAE, UnsupportedShape, stage_plan
+from model.layers import upsample_layer
+from model.networks import (
+    GAUSSIAN_LOGVAR_MIN,
+    POSTERIOR_LOGVAR_MAX,
+    VAE,
+    UnsupportedShape,
+    stage_plan,
+)
 from tests.utils.artifacts import tiny_vae
 
 
@@ -144,7 +151,8 @@ def test_a_collapsed_variance_makes_a_2px_shift_absurd_and_the_edge_floor_bounds
             hidden=16, decoder_variance=variance, edge_floor_weight=1 / 16,  # type: ignore[arg-type]
         )  # fmt: skip
         vae = VAE(config).eval()
-        last = vae.decoder.upsample[-1]
+        convs = (nn.Conv2d, nn.ConvTranspose2d)
+        last = [m for m in vae.decoder.upsample.modules() if isinstance(m, convs)][-1]
         with torch.no_grad():
             last.bias[1:] = -50.0  # the log-variance channel: sigmoid → 0 → the floor
             last.weight[:, :1] *= 40  # a high-contrast mean: edges, like a real picture
@@ -156,3 +164,94 @@ def test_a_collapsed_variance_makes_a_2px_shift_absurd_and_the_edge_floor_bounds
     pixels = 16 * 16
     assert float(costs["pixel"]) > 100_000.0  # measured: 0.5 to 1.3 million nats
     assert float(costs["edge-floor"]) <= pixels * 0.5 * 16  # 1/(2w) nats per pixel at most
+
+
+def grid_config(**changes: object) -> ModelConfig:
+    options: dict[str, object] = {
+        "likelihood": "gaussian",
+        "image_shape": (3, 32, 32),
+        "latent_shape": "4x8x8",
+        "channels": 4,
+        "res_blocks": 1,
+    }
+    return ModelConfig(**{**options, **changes})  # type: ignore[arg-type]
+
+
+def test_a_grid_latent_is_one_flat_gaussian_vector_read_as_c_h_w() -> None:
+    config = grid_config()
+    assert config.latent_dim == 4 * 8 * 8
+    vae = VAE(config).eval()
+    x = torch.rand(2, 3, 32, 32)
+    with torch.no_grad():
+        mean, logvar = vae.encode(x)
+        assert mean.shape == logvar.shape == (2, 256)
+        assert vae.decode(mean).shape == (2, 3, 32, 32)
+        # A change to one grid cell changes the picture near that cell only: the latent is
+        # read as a grid, not through a fully connected layer. (Without GroupNorm, whose
+        # statistics over the whole picture would carry the change everywhere.)
+        local = VAE(grid_config(norm="none")).eval()
+        z = torch.zeros(1, 256)
+        moved = z.clone()
+        moved[0, 0 * 64 + 0 * 8 + 0] = 5.0  # channel 0, top-left cell
+        change = (local.decode(moved) - local.decode(z)).abs().sum(1)[0]  # [32,32]
+    assert float(change[:8, :8].sum()) > 0
+    assert float(change[24:, 24:].sum()) == 0.0  # beyond the receptive field
+    scripted = torch.jit.script(vae)
+    torch.testing.assert_close(scripted.log_likelihood(x, mean), vae.log_likelihood(x, mean))
+
+
+def test_a_grid_that_does_not_halve_up_to_the_picture_is_refused() -> None:
+    with pytest.raises(UnsupportedShape, match="grids such as 8×8 or 4×4"):
+        VAE(grid_config(latent_shape="4x5x5"))
+    with pytest.raises(ValueError, match="CxHxW"):
+        ModelConfig(latent_shape="4x8")
+
+
+def test_nearest_upsampling_has_no_checkerboard_and_a_transposed_conv_has_one() -> None:
+    """A flat input stays flat through repeat-then-3×3 (away from the border); a stride-2 4×4
+    transposed convolution gives alternate pixels different sums of its taps (Odena et al.)."""
+    torch.manual_seed(0)
+    flat = torch.ones(1, 8, 8, 8)
+    with torch.no_grad():
+        nearest = upsample_layer(8, 3, "nearest")(flat)[..., 2:-2, 2:-2]
+        transpose = upsample_layer(8, 3, "transpose")(flat)[..., 2:-2, 2:-2]
+    assert float(nearest.std(dim=(2, 3)).max()) < 1e-5
+    assert float(transpose.std(dim=(2, 3)).min()) > 1e-3
+
+
+def test_a_picture_s_codes_do_not_depend_on_its_batch() -> None:
+    """GroupNorm normalises each picture alone: the service batches strangers together."""
+    vae = VAE(grid_config()).eval()
+    x = torch.rand(5, 3, 32, 32)
+    with torch.no_grad():
+        alone = vae.encode(x[2:3])[0]
+        together = vae.encode(x)[0][2:3]
+        torch.testing.assert_close(alone, together, rtol=1e-5, atol=1e-5)
+
+
+def test_the_posterior_log_variance_is_bounded_above_so_exp_never_overflows() -> None:
+    vae = VAE(grid_config()).eval()
+    with torch.no_grad():
+        vae.encoder.head.bias.fill_(1e4)  # a step that sent every output far up
+        _, logvar = vae.encode(torch.rand(2, 3, 32, 32))
+    assert float(logvar.max()) <= POSTERIOR_LOGVAR_MAX
+    assert bool(torch.isfinite(logvar.exp()).all())
+
+
+def test_the_sigma_floor_sets_the_smallest_decoder_variance() -> None:
+    vae = VAE(grid_config(sigma_floor=1 / 64))
+    logvar = vae.gaussian_logvar(torch.tensor([-1e4]))
+    assert float(logvar) == pytest.approx(2 * math.log(1 / 64))
+    assert ModelConfig().logvar_min == GAUSSIAN_LOGVAR_MIN
+
+
+def test_a_checkpoint_from_before_these_options_rebuilds_its_own_network() -> None:
+    """Configs saved before upsample, norm and the bound existed mean the original network."""
+    from model.config import TrainConfig
+
+    saved = TrainConfig().to_dict()
+    for key in ("upsample", "norm", "latent_shape", "bounded_posterior"):
+        del saved["model"][key]
+    config = TrainConfig.from_dict(saved).model
+    assert (config.upsample, config.norm, config.bounded_posterior) == ("transpose", "none", False)
+    VAE(config).load_state_dict(VAE(config).state_dict())

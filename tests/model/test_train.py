@@ -235,3 +235,49 @@ def test_bernoulli_on_colour_is_one_error_before_training(tmp_path: Path) -> Non
         main([*TINY, "--data-dir", str(root), "--train-split", "train", "--val-split", "val"])
     assert stopped.value.code == 2
     assert not (tmp_path / "run").exists()
+
+
+def test_a_kill_during_the_checkpoint_save_leaves_the_last_one_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The save writes a temporary file and renames it: a save that dies half-way (here:
+    torch.save writes some bytes, then the process is 'killed') leaves last.pt as it was."""
+    from model import train
+
+    path = tmp_path / "last.pt"
+    train.save_checkpoint({"epoch": 1}, path)
+    real_save = torch.save
+
+    def dies_half_way(obj: object, target: object) -> None:
+        Path(str(target)).write_bytes(b"PK\x03\x04 half a checkpoint")
+        raise KeyboardInterrupt  # SIGINT, or the kill that SIGKILL would be
+
+    monkeypatch.setattr(torch, "save", dies_half_way)
+    with pytest.raises(KeyboardInterrupt):
+        train.save_checkpoint({"epoch": 2}, path)
+    monkeypatch.setattr(torch, "save", real_save)
+    assert torch.load(path, weights_only=False) == {"epoch": 1}
+    train.save_checkpoint({"epoch": 3}, path)
+    assert torch.load(path, weights_only=False) == {"epoch": 3}
+
+
+def test_bf16_autocast_keeps_the_elbo_close_to_float32() -> None:
+    """The networks may run in bf16; q's parameters, the likelihood and the KL stay float32."""
+    from model.config import ModelConfig
+    from model.networks import VAE
+    from model.precision import uses_bf16
+    from model.train import ElboObjective
+
+    torch.manual_seed(0)
+    config = ModelConfig(likelihood="gaussian", image_shape=(3, 32, 32), latent_shape="4x8x8")
+    vae = VAE(config)
+    x, noise = torch.rand(4, 3, 32, 32), torch.randn(4, 256)
+    full = ElboObjective(vae, bf16=False)(x, x, noise)
+    mixed = ElboObjective(vae, bf16=True)(x, x, noise)
+    for exact, fast in zip(full, mixed, strict=True):
+        assert fast.dtype == torch.float32
+        assert bool(torch.isfinite(fast).all())
+        torch.testing.assert_close(fast, exact, rtol=2e-2, atol=1.0)
+    cpu = torch.device("cpu")
+    assert uses_bf16("fp32", cpu) is False
+    assert uses_bf16("bf16", cpu) is True

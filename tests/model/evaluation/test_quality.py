@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from model.quality import frechet_distance, mnist_score
+from model.evaluation.quality import frechet_distance, mnist_score
 
 
 def test_frechet_distance_of_one_dimensional_gaussians() -> None:

@@ -19,9 +19,9 @@ from torch import Tensor
 
 from contract.priors import GaussianMixture
 from contract.transforms import to_unit
-from model.classifier import CategoryClassifier, accuracy, train_classifier
 from model.data import LabelledSplit
-from model.quality import classify, frechet_distance, mnist_score
+from model.evaluation.classifier import CategoryClassifier, accuracy, train_classifier
+from model.evaluation.quality import classify, frechet_distance, mnist_score
 
 DEFAULT_CLASSIFIER_DIR = Path("runs/classifiers")
 # Pixel-space features are pooled to at most this many values: a 64×64×3 picture has 12,288,

@@ -10,9 +10,9 @@ from contract.priors import StandardNormal
 from model.config import ModelConfig, TrainConfig
 from model.data import load_split
 from model.distributed import Runtime
-from model.mixtures import encode_all, fit_mixture, fit_priors
-from model.prior_choice import _choose
-from model.prior_choice import main as fit_prior_main
+from model.priors.choice import _choose
+from model.priors.choice import main as fit_prior_main
+from model.priors.mixtures import encode_all, fit_mixture, fit_priors
 from model.train import train
 from tests.utils.artifacts import class_latents_v1, tiny_metadata, write_raw
 

@@ -27,9 +27,9 @@ from torch import Tensor
 from contract.artifact import load_artifact, save_artifact
 from contract.priors import Priors
 from model.data import LabelledSplit, read_labelled
-from model.evaluate import sample_metrics, write_pictures
-from model.judging import SampleJudge, add_judging_arguments, decode_all, judge_for
-from model.mixtures import Codes, CodeSource, encode_all, fit_mixture, fit_priors
+from model.evaluation.evaluate import sample_metrics, write_pictures
+from model.evaluation.judging import SampleJudge, add_judging_arguments, decode_all, judge_for
+from model.priors.mixtures import Codes, CodeSource, encode_all, fit_mixture, fit_priors
 from model.progress import progress
 
 DEFAULT_CANDIDATES = (1, 10, 20, 50)

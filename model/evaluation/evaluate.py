@@ -23,8 +23,8 @@ from contract.bounds import Scorable, bits_per_dim, score_images
 from contract.priors import LatentPrior, Priors
 from contract.transforms import to_unit
 from model.data import pad_with, read_labelled, shift_fill
-from model.images import save_grid
-from model.judging import SampleJudge, add_judging_arguments, decode_all, judge_for
+from model.evaluation.images import save_grid
+from model.evaluation.judging import SampleJudge, add_judging_arguments, decode_all, judge_for
 from model.progress import progress
 
 TEMPERATURES = (1.0, 0.8)

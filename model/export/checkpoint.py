@@ -1,14 +1,17 @@
-"""After training, three steps and a file: fit the priors, evaluate on val, build the metadata,
-write the artifact (`vae-train --export PATH`).
+"""A vae-train checkpoint → an artifact: fit the priors, evaluate on val, build the metadata,
+write the file (`vae-export CHECKPOINT --output FILE`, and `vae-train --export FILE` after
+training). It reads the checkpoint and writes only the artifact, so it can be run again.
 
-    export_run ─ fit_artifact_priors (model.prior_choice)
-               ─ evaluate_run        (val likelihood, shifted val, reconstructions, samples)
-               ─ run_metadata        (what docs/artifact.md asks of format 3)
-               ─ save_artifact       (contract.artifact)
+    export_checkpoint ─ the best weights of the checkpoint, on --device (a GPU when there is one)
+                      ─ fit_artifact_priors (model.priors.choice)
+                      ─ evaluate_run        (val likelihood, shifted val, reconstructions, samples)
+                      ─ run_metadata        (what docs/artifact.md asks of format 3)
+                      ─ save_artifact       (contract.artifact)
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,11 +20,13 @@ from typing import Any
 import torch
 
 from contract.artifact import save_artifact
+from contract.devices import resolve_device
 from contract.images import parse_colour
 from contract.priors import Priors
 from model.config import TrainConfig
 from model.data import LabelledSplit, read_labelled, shift_fill
-from model.evaluate import (
+from model.evaluation.device import OnDevice
+from model.evaluation.evaluate import (
     sample_metrics,
     score_all,
     score_quantiles,
@@ -29,25 +34,25 @@ from model.evaluate import (
     summarise_scores,
     write_pictures,
 )
-from model.judging import DEFAULT_CLASSIFIER_DIR, SampleJudge, judge_for
+from model.evaluation.judging import DEFAULT_CLASSIFIER_DIR, SampleJudge, judge_for
 from model.networks import VAE
-from model.prior_choice import fit_artifact_priors
+from model.priors.choice import fit_artifact_priors
 from model.provenance import code_version, utc_now
 from model.run_state import RunState
 
 
 @dataclass(frozen=True)
 class ExportOptions:
-    """How the run is evaluated and described: vae-train's --export, --eval-k, ... flags."""
+    """How the run is evaluated and described: vae-export's flags (and vae-train's)."""
 
     path: Path
     command: str
     k: int = 1000
     description: str = ""
     credits: tuple[str, ...] = ()
-    device: str = "cpu"
-    world_size: int = 1
+    device: str = "auto"  # where the evaluation runs
     classifier_dir: Path = DEFAULT_CLASSIFIER_DIR
+    data_dir: str | None = None  # the checkpoint's own when None
 
 
 def dataset_name(data_dir: str | Path, split: str) -> str:
@@ -65,7 +70,7 @@ def label_counts(split: LabelledSplit) -> dict[str, int] | None:
 
 
 def evaluate_run(
-    vae: VAE,
+    vae: Any,
     config: TrainConfig,
     judge: SampleJudge,
     val: LabelledSplit,
@@ -112,6 +117,7 @@ def run_metadata(
         "description": options.description or f"Convolutional VAE, {likelihood} decoder, {dataset}",
         "image_shape": list(config.model.image_shape),
         "latent_dim": config.model.latent_dim,
+        "latent_shape": list(config.model.latent_grid) if config.model.latent_grid else None,
         "likelihood": likelihood,
         "input_transform": config.model.input_transform,
         "decoder_variance": variance,
@@ -133,8 +139,8 @@ def run_metadata(
             "rollbacks": [vars(r) for r in state.rollbacks],
             "skipped_steps": state.skipped_steps,
             "seed": config.seed,
-            "device": options.device,
-            "processes": options.world_size,
+            "device": state.device,
+            "processes": state.processes,
             "code_version": code_version(),
             "config": config.to_dict(),
         },
@@ -144,15 +150,36 @@ def run_metadata(
     }
 
 
-def export_run(vae: VAE, config: TrainConfig, state: RunState, options: ExportOptions) -> Path:
-    """Fit priors, evaluate `vae` on the val split and write it with its full metadata."""
+def load_checkpoint(path: Path) -> tuple[VAE, TrainConfig, RunState]:
+    """The best weights of a vae-train checkpoint, as an eval-mode VAE on the CPU, with the
+    run's config and state; ValueError when `path` is not such a checkpoint."""
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as error:  # torch raises many kinds for a file that is not a checkpoint
+        raise ValueError(f"{path}: not a checkpoint torch can read ({error})") from None
+    if not isinstance(checkpoint, dict) or not {"config", "best_model", "state"} <= set(checkpoint):
+        raise ValueError(f"{path}: not a vae-train checkpoint (no config, best_model and state)")
+    config = TrainConfig.from_dict(checkpoint["config"])
+    vae = VAE(config.model)
+    vae.load_state_dict(checkpoint["best_model"])
+    return vae.eval(), config, RunState.from_dict(checkpoint["state"])
+
+
+def export_checkpoint(checkpoint: Path, options: ExportOptions) -> Path:
+    """Fit priors, evaluate the checkpoint's best model on the val split and write it with its
+    full metadata to `options.path`."""
+    vae, config, state = load_checkpoint(checkpoint)
+    if options.data_dir is not None:
+        config = dataclasses.replace(config, data_dir=options.data_dir)
+    device = resolve_device(options.device)
+    scored = OnDevice(vae.to(device), device)  # evaluation on the device, CPU tensors around it
     shape, background = config.model.image_shape, parse_colour(config.background)
     train = read_labelled(config.data_dir, config.train_split, shape, background)
     val = read_labelled(config.data_dir, config.val_split, shape, background)
     out_dir = Path(config.out_dir)
     judge = judge_for(train, val.pixels, config.eval_samples, options.classifier_dir)
     priors, prior_info = fit_artifact_priors(
-        vae,
+        scored,
         judge,
         train,
         val.pixels,
@@ -162,9 +189,11 @@ def export_run(vae: VAE, config: TrainConfig, state: RunState, options: ExportOp
         tuple(config.prior_sources.split(",")),  # type: ignore[arg-type]
         seed=config.seed,
     )
-    metrics, quantiles = evaluate_run(vae, config, judge, val, priors, options.k)
-    write_pictures(vae, val.pixels, priors, out_dir, seed=config.seed)
+    metrics, quantiles = evaluate_run(scored, config, judge, val, priors, options.k)
+    metrics["device"] = str(device)
+    write_pictures(scored, val.pixels, priors, out_dir, seed=config.seed)
     metadata = run_metadata(config, state, options, train, metrics, quantiles, prior_info)
-    target = save_artifact(vae, metadata, options.path, priors)
+    target = save_artifact(vae.cpu(), metadata, options.path, priors)
+    out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
     return target

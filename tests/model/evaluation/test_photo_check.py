@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from model.photo_check import check, main
+from model.evaluation.photo_check import check, main
 
-SHIPPED = Path(__file__).resolve().parents[2] / "weights" / "mnist-bernoulli.pt"
+SHIPPED = Path(__file__).resolve().parents[3] / "weights" / "mnist-bernoulli.pt"
 
 
 def test_preprocessed_photos_are_read_as_their_digit(

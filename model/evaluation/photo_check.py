@@ -2,11 +2,11 @@
 
     vae-photo-check --weights weights/mnist-bernoulli.pt --data-dir DIR --classifier-dir DIR
 
-Each of the first N val digits is turned into a synthetic photo (model.photos) and read the way
-the service reads uploads (contract.images), with `preprocess=none` (resize only: the service
-before preprocessing existed) and `preprocess=mnist`. It prints the median NLL of the clean
-digit and of each reading, and how often the project's classifier names the right digit, on the
-input and on its reconstruction.
+Each of the first N val digits is turned into a synthetic photo (model.evaluation.photos) and
+read the way the service reads uploads (contract.images), with `preprocess=none` (resize only:
+the service before preprocessing existed) and `preprocess=mnist`. It prints the median NLL of
+the clean digit and of each reading, and how often the project's classifier names the right
+digit, on the input and on its reconstruction.
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ from torch import Tensor
 from contract.artifact import load_artifact
 from contract.bounds import score_images
 from contract.images import Preprocess, image_to_pixels
-from model.classifier import CategoryClassifier
 from model.data import load_split, read_labelled
-from model.judging import DEFAULT_CLASSIFIER_DIR, classifier_for
-from model.photos import photo_of
+from model.evaluation.classifier import CategoryClassifier
+from model.evaluation.judging import DEFAULT_CLASSIFIER_DIR, classifier_for
+from model.evaluation.photos import photo_of
 from model.progress import progress
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from model.classifier import CategoryClassifier
+from model.evaluation.classifier import CategoryClassifier
 
 
 def frechet_distance(features_a: Tensor, features_b: Tensor) -> float:

@@ -9,7 +9,7 @@ from PIL import Image
 
 from contract.artifact import load_artifact
 from model.data import load_split
-from model.evaluate import likelihood_metrics
+from model.evaluation.evaluate import likelihood_metrics
 from tests.app.conftest import make_client, wait_ready
 
 
@@ -48,7 +48,7 @@ def test_the_cli_reports_and_draws_fewer_than_32_images(
     weights_dir: Path, mnist_dir: Path, classifier_dir: Path, tmp_path: Path
 ) -> None:
     """--limit 20 used to crash the reconstruction grid, which assumed 32 images."""
-    from model.evaluate import main
+    from model.evaluation.evaluate import main
 
     out = tmp_path / "eval"
     main(
@@ -67,7 +67,7 @@ def test_the_cli_reports_and_draws_fewer_than_32_images(
 def test_store_reference_adds_val_quantiles_to_an_older_artifact(
     weights_dir: Path, mnist_dir: Path, classifier_dir: Path, tmp_path: Path
 ) -> None:
-    from model.evaluate import main
+    from model.evaluation.evaluate import main
 
     upgraded = tmp_path / "tiny-v3.pt"
     assert load_artifact(weights_dir / "tiny.pt").metadata.score_reference is None

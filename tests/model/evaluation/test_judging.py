@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from model import judging
 from model.data import read_labelled
-from model.judging import classifier_for, pixel_features
+from model.evaluation import judging
+from model.evaluation.judging import classifier_for, pixel_features
 from tests.utils.colour_images import write_colour_folder
 
 

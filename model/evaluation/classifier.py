@@ -1,5 +1,5 @@
 """A small category classifier, trained on a run's own labelled train split: the feature
-extractor for sample quality (model.judging says which one judges a run)."""
+extractor for sample quality (model.evaluation.judging says which one judges a run)."""
 
 from __future__ import annotations
 

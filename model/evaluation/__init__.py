@@ -1,0 +1,1 @@
+"""Evaluation: likelihood bounds, sample quality and the classifiers that judge it, pictures."""

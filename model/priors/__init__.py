@@ -1,0 +1,1 @@
+"""Latent priors fitted after training, for sampling only: mixtures and how one is chosen."""
