@@ -41,6 +41,9 @@ class LoadedModel:
     # Whether this model's rows decode to the same bits whatever shares their call (set by the
     # warm-up, app.registry): what a strong ETag promises.
     bit_exact: bool = field(default=False, init=False)
+    # Whether rows also come out the same in calls of any multiple of VAE_CALL_ROWS rows, so a
+    # padded batch runs as one call instead of several (set by the warm-up).
+    whole_calls: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
         self.name = self.metadata.name

@@ -60,10 +60,19 @@ class Served:
         finish: Callable[[Any], Any] | None = None,
         size: int | None = None,
         answer_values: int = 0,
+        exact: bool = False,
     ) -> Any:
-        """The model's `method` on `rows`, batched (app.worker.InferenceWorker.run)."""
+        """The model's `method` on `rows`, batched (app.worker.InferenceWorker.run); `exact`
+        for rows drawn from a seed, whose bytes are promised."""
         return await self.worker.run(
-            self.model, method, rows, finish, size, answer_values, receive=self.receive
+            self.model,
+            method,
+            rows,
+            finish,
+            size,
+            answer_values,
+            receive=self.receive,
+            exact=exact,
         )
 
     async def call(self, work: Callable[[], T]) -> T:

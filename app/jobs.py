@@ -45,13 +45,16 @@ class BatchJob(_Pending):
     finish: Callable[[Any], Any] | None  # runs on the job's output, in the inference thread
     answer_values: int  # the size of what `finish` makes
     large: bool = False  # encoded in the encoder pool; holds a place in the encode stage
+    # Rows drawn from a seed: their bytes are promised (ETags, X-Seed), so they run in model
+    # calls of VAE_CALL_ROWS rows (app.worker); rows a client sent run in calls of any size.
+    exact: bool = False
     # Which stage places it has given back (app.worker._release): each exactly once.
     batched: bool = field(default=False, init=False)
     encoded: bool = field(default=False, init=False)
 
     @property
-    def key(self) -> tuple[str, str]:
-        return self.model.name, self.method
+    def key(self) -> tuple[str, str, bool]:
+        return self.model.name, self.method, self.exact
 
 
 @dataclass(eq=False, kw_only=True)

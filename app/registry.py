@@ -41,20 +41,28 @@ def serving_device(requested: str) -> torch.device:
         raise StartupError(f"VAE_DEVICE: {error}") from None
 
 
-def rows_are_bit_exact(model: LoadedModel, call_rows: int) -> bool:
-    """Whether a row decodes to the same bits at every place of a `call_rows`-row call, beside
-    any other rows (what app.worker's fixed-size calls rely on); False without fixed calls."""
+def exact_calls(model: LoadedModel, call_rows: int, max_rows: int) -> tuple[bool, bool]:
+    """(bit_exact, whole_calls): whether a row decodes to the same bits at every place of a
+    `call_rows`-row call beside any other rows, and whether it also does in calls of every
+    multiple of `call_rows` up to `max_rows` (app.worker.run_in_rows). Both False without fixed
+    calls."""
     if call_rows <= 0:
-        return False
+        return False, False
     generator = torch.Generator().manual_seed(0)
     row = torch.randn(1, model.latent_dim, generator=generator)
-    seen: list[torch.Tensor] = []
+
+    def decoded(rows: int, place: int) -> torch.Tensor:
+        z = torch.randn(rows, model.latent_dim, generator=generator) * 2
+        z[place] = row[0]
+        return model.module.decode(z.to(model.device))[place].cpu()
+
     with torch.inference_mode():
-        for place in (0, call_rows - 1):
-            z = torch.randn(call_rows, model.latent_dim, generator=generator) * 2
-            z[place] = row[0]
-            seen.append(model.module.decode(z.to(model.device))[place].cpu())
-    return bool(torch.equal(seen[0], seen[1]))
+        reference = decoded(call_rows, 0)
+        if not torch.equal(decoded(call_rows, call_rows - 1), reference):
+            return False, False
+        multiples = range(2 * call_rows, max(max_rows, call_rows) + 1, call_rows)
+        whole = all(torch.equal(decoded(rows, rows - 1), reference) for rows in multiples)
+    return True, whole
 
 
 class ModelRegistry:
@@ -130,7 +138,9 @@ class ModelRegistry:
                     z = torch.zeros((self.settings.max_n, model.latent_dim), device=model.device)
                     images = model.module.decode(z)
                     model.module.encode(images)
-                model.bit_exact = rows_are_bit_exact(model, self.settings.call_rows)
+                model.bit_exact, model.whole_calls = exact_calls(
+                    model, self.settings.call_rows, self.settings.max_batch_size
+                )
                 if not model.bit_exact:
                     logger.warning(
                         "%s: a decoded row's bits depend on what shares its call on %s; "

@@ -17,10 +17,13 @@ the next stage boundary: it is not batched, not run, not encoded. On SIGTERM (`d
 already running finish; queued ones still run until the grace period's deadline, and whatever
 is left then is answered 503.
 
-With `call_rows` set, every model call takes exactly that many rows (batches are split and the
-last part padded), so that a row's result never depends on what shares its batch: on CPUs and
-GPUs alike, a kernel's arithmetic can change with the batch's size (app.registry checks that
-rows in such calls are position-independent, and weakens the ETags when they are not).
+With `call_rows` set, rows drawn from a seed (whose bytes the ETags and X-Seed promise) run in
+model calls of a multiple of that many rows (the batch padded; split into calls of exactly
+`call_rows` unless the model's rows are the same in any multiple), so that a row's result never
+depends on what shares its batch: on CPUs and GPUs alike, a kernel's arithmetic can change with
+the batch's size. app.registry checks both at warm-up, and weakens the ETags when the first
+fails. Rows a client sent (/decode, /encode, /reconstruct) promise no bytes and run as they
+come.
 """
 
 from __future__ import annotations
@@ -65,19 +68,21 @@ async def _until_disconnect(receive: Receive, job: Job) -> None:
                 return
 
 
-def run_in_rows(module: Any, method: str, inputs: Tensor, rows: int) -> Any:
-    """`module.<method>(inputs)` in calls of exactly `rows` rows (0: one call of any size); the
-    outputs (a tensor or a tuple) are joined and trimmed to len(inputs)."""
+def run_in_rows(module: Any, method: str, inputs: Tensor, rows: int, whole: bool = False) -> Any:
+    """`module.<method>(inputs)` padded to a multiple of `rows` rows (0: as they are), in one
+    call when `whole` (its rows come out the same in any multiple: checked at warm-up), else in
+    calls of exactly `rows`; the outputs (a tensor or a tuple) are trimmed to len(inputs)."""
     call = getattr(module, method)
+    total = len(inputs)
     if rows <= 0:
         return call(inputs)
-    total = len(inputs)
-    parts: list[Any] = []
-    for start in range(0, total, rows):
-        chunk = inputs[start : start + rows]
-        if len(chunk) < rows:  # padding rows: never answered
-            chunk = torch.cat([chunk, chunk.new_zeros((rows - len(chunk), *chunk.shape[1:]))])
-        parts.append(call(chunk))
+    padding = -total % rows
+    if padding:  # rows nobody gets
+        inputs = torch.cat([inputs, inputs.new_zeros((padding, *inputs.shape[1:]))])
+    if whole:
+        parts = [call(inputs)]
+    else:
+        parts = [call(inputs[start : start + rows]) for start in range(0, len(inputs), rows)]
     if isinstance(parts[0], tuple):
         return tuple(torch.cat(pieces)[:total] for pieces in zip(*parts, strict=True))
     return torch.cat(parts)[:total]
@@ -153,12 +158,15 @@ class InferenceWorker:
         size: int | None = None,
         answer_values: int = 0,
         receive: Receive | None = None,
+        exact: bool = False,
     ) -> Any:
         """`model.<method>(rows)`, batched with concurrent requests; returns this job's rows,
         or `finish(rows)` computed in the inference thread (in the encoder pool when
         `answer_values` is over LARGE_ANSWER_VALUES). `rows` may be made in the inference
         thread: a function (then `size` says how many rows it makes) or PriorRows. With
-        `receive` (the request's ASGI receive), a client that goes away drops the job."""
+        `receive` (the request's ASGI receive), a client that goes away drops the job. `exact`
+        rows (drawn from a seed) run in calls of `call_rows` rows, so their bits never depend
+        on what shares the batch."""
         if method not in BATCHED_METHODS:
             raise ValueError(f"cannot batch {method!r}")
         if size is None:
@@ -188,6 +196,7 @@ class InferenceWorker:
             finish=finish,
             answer_values=answer_values,
             large=large,
+            exact=exact,
         )
         self._jobs.put(job)
         return await self._wait(job, receive)
@@ -359,7 +368,10 @@ class InferenceWorker:
         try:
             with torch.inference_mode():
                 inputs = ready[0][1] if len(ready) == 1 else torch.cat([rows for _, rows in ready])
-                output = run_in_rows(model.module, method, inputs.to(model.device), self.call_rows)
+                rows = self.call_rows if batch[0].exact else 0
+                output = run_in_rows(
+                    model.module, method, inputs.to(model.device), rows, model.whole_calls
+                )
             parts = [t.cpu() for t in (output if isinstance(output, tuple) else (output,))]
         except Exception as failure:
             for job in jobs:

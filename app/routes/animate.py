@@ -88,10 +88,14 @@ async def _animate(
     frames: int,
     values: int,
     headers: dict[str, str],
+    seeded: bool,
 ) -> Response:
     """Decode `frames` latents (or those `path` makes in the inference thread) into one file
-    of `values` values (Animation.check_budget, already checked)."""
-    encoded = await target.run("decode", path, animation.encode, size=frames, answer_values=values)
+    of `values` values (Animation.check_budget, already checked); `seeded` paths promise their
+    bytes."""
+    encoded = await target.run(
+        "decode", path, animation.encode, size=frames, answer_values=values, exact=seeded
+    )
     return Response(encoded, media_type=animation.media_type, headers=headers)
 
 
@@ -127,7 +131,7 @@ async def _from_seeds(
         return interpolate(ends[0], ends[1], query.steps, str(query.method))
 
     return await _animate(
-        target, animation, path, query.steps, values, {**caching, "X-Prior": prior_name}
+        target, animation, path, query.steps, values, {**caching, "X-Prior": prior_name}, True
     )
 
 
@@ -140,7 +144,7 @@ async def _from_body(
     animation = _animation(request, format, query)
     values = animation.check_budget(body.steps, target.model.image_shape, target.settings)
     path = await body_path(target, body)
-    return await _animate(target, animation, path, body.steps, values, {})  # POST: not cached
+    return await _animate(target, animation, path, body.steps, values, {}, False)  # not cached
 
 
 async def _walk(request: Request, query: WalkQuery, format: AnimationFormat) -> Response:
@@ -162,7 +166,7 @@ async def _walk(request: Request, query: WalkQuery, format: AnimationFormat) -> 
         return loop_path(keys, query.steps)
 
     headers = {**caching, "X-Seed": str(seed), "X-Prior": prior_name}
-    return await _animate(target, animation, path, frames, values, headers)
+    return await _animate(target, animation, path, frames, values, headers, True)
 
 
 @router.get(

@@ -76,7 +76,7 @@ async def _sample(
             return unchanged  # before any model work
     # z is drawn in the inference thread, from a generator seeded by the request.
     rows = PriorRows(prior=prior, n=request.n, seed=seed, temperature=request.temperature)
-    encoded = await served.run("decode", rows, output.encoder(), answer_values=values)
+    encoded = await served.run("decode", rows, output.encoder(), answer_values=values, exact=True)
     return output.respond(
         encoded,
         lambda images: {  # SampleResponse

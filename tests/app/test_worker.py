@@ -442,3 +442,22 @@ def test_calls_of_fixed_rows_give_every_row_the_same_bits_whatever_shares_them()
             assert torch.equal(run_in_rows(module, "decode", batch, 16)[5], alone[0]), size
         mean, logvar = run_in_rows(module, "encode", torch.rand(3, 1, 28, 28), 16)
     assert mean.shape == logvar.shape == (3, 4)
+
+
+def test_rows_are_padded_to_a_multiple_and_run_whole_or_split() -> None:
+    calls: list[int] = []
+
+    class Counting:
+        def decode(self, z: Tensor) -> Tensor:
+            calls.append(len(z))
+            return z * 2
+
+    z = torch.arange(20.0)[:, None]
+    whole = run_in_rows(Counting(), "decode", z, 16, whole=True)
+    assert calls == [32]  # padded to a multiple of 16, one call
+    split = run_in_rows(Counting(), "decode", z, 16, whole=False)
+    assert calls == [32, 16, 16]  # the same padding, in calls of exactly 16
+    free = run_in_rows(Counting(), "decode", z, 0)
+    assert calls == [32, 16, 16, 20]  # rows a client sent: as they come
+    for output in (whole, split, free):
+        assert torch.equal(output, z * 2)
