@@ -52,6 +52,52 @@ class LoadedModel:
         self.background = self.metadata.background
 
     @property
+    def latent_shape(self) -> tuple[int, int, int] | None:
+        return self.metadata.latent_shape
+
+    @property
+    def any_size(self) -> bool:
+        """Whether the model takes pictures of many sizes (format 4 `sizes`); its methods then
+        take and give latents as grids [N, c, h, w], not flat vectors."""
+        return self.metadata.sizes is not None
+
+    @property
+    def has_likelihood(self) -> bool:
+        return self.metadata.has_likelihood
+
+    @property
+    def latent_input(self) -> tuple[int, ...]:
+        """The shape of one latent as decode takes it at the default size: [D], or the grid of
+        a model that takes any size."""
+        if self.any_size and self.latent_shape is not None:
+            return self.latent_shape
+        return (self.latent_dim,)
+
+    def as_decode_input(self, flat: torch.Tensor) -> torch.Tensor:
+        """Latents [N, D] (as priors draw them) → what decode takes: unchanged, or as grids."""
+        if self.any_size and flat.dim() == 2:
+            return flat.reshape(len(flat), *self.latent_input)
+        return flat
+
+    def picture_shape(self, latent: tuple[int, ...]) -> tuple[int, int, int]:
+        """The picture one latent (as decode takes it) decodes to."""
+        sizes = self.metadata.sizes
+        if sizes is None or len(latent) != 3:
+            return self.image_shape
+        return self.image_shape[0], latent[1] * sizes.factor, latent[2] * sizes.factor
+
+    @property
+    def call_limits(self) -> tuple[int, int | None]:
+        """The fewest and most rows one call takes (format 4 `call_rows`): (1, None) else."""
+        rows = self.metadata.call_rows
+        return (rows.min, rows.max) if rows is not None else (1, None)
+
+    def can_sample(self) -> bool:
+        """Whether /sample has a prior whose draws are pictures (format 4 can say N(0, I) has
+        not)."""
+        return self.priors.fitted is not None or self.metadata.standard_prior
+
+    @property
     def labels(self) -> list[str]:
         """The class names /sample?label= takes (format 2's digits are names "0"…"9")."""
         return sorted(
@@ -70,14 +116,24 @@ class LoadedModel:
         return [round(float(p), 2) for p in np.interp(nll, reference.quantiles, levels)]
 
     @property
+    def sample_priors(self) -> list[str]:
+        """The values /sample?prior= takes: `standard` only when its draws are pictures."""
+        names = self.priors.names
+        return names if self.metadata.standard_prior else [n for n in names if n != "standard"]
+
+    @property
     def input_transform(self) -> str:
         return self.metadata.input_transform
 
     def served(self) -> dict[str, Any]:
         """What the server adds to the metadata: the choices it offers, where and what the
         file is."""
+        sizes = self.metadata.sizes
         return {
-            "sample_priors": self.priors.names,
+            "sample_priors": self.sample_priors,
+            "sizes": sizes.model_dump() if sizes is not None else None,
+            "can_score": self.has_likelihood,
+            "can_sample": self.can_sample(),
             "labels": self.labels,
             "digits": [label for label in self.labels if label in _DIGITS],
             "device": str(self.device),

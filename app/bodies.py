@@ -124,3 +124,12 @@ def request_body(name: str) -> dict[str, Any]:
             "content": {"application/json": {"schema": _SHOWN[name]}},
         }
     }
+
+
+def latents_body(name: str) -> dict[str, Any]:
+    """`openapi_extra` for a route that takes latents as BODIES[name] or as numpy's .npy."""
+    documented = request_body(name)
+    documented["requestBody"]["content"]["application/x-npy"] = {
+        "schema": {"type": "string", "format": "binary"}
+    }
+    return documented

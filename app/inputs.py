@@ -13,6 +13,7 @@ from app.bodies import BASE64_IMAGES, read_json
 from app.codecs import decode_base64, image_to_tensor, open_image
 from app.deps import Served
 from app.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
+from app.latents import fitted_size
 from app.settings import Settings
 from contract.images import Invert, Preprocess
 
@@ -126,6 +127,9 @@ async def decode_images(
             f"this request's {len(opened)} images hold {pixels:,} pixels; the limit is "
             f"{settings.max_request_pixels:,} (VAE_MAX_REQUEST_PIXELS)"
         )
+    # A model that takes any size reads them at the first one's size, rounded to a size it
+    # takes; every other model at its own.
+    shape = fitted_size(model, opened[0].height, opened[0].width)
     target.uploads.admit(pixels)
     try:
         return await run_in_threadpool(
@@ -133,7 +137,7 @@ async def decode_images(
                 [
                     image_to_tensor(
                         image,
-                        model.image_shape,
+                        shape,
                         settings.max_image_pixels,
                         invert,
                         preprocess,

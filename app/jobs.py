@@ -52,9 +52,13 @@ class BatchJob(_Pending):
     batched: bool = field(default=False, init=False)
     encoded: bool = field(default=False, init=False)
 
+    # The shape of one row, when a model takes several (any-size models): rows of different
+    # shapes never share a call. None: the model's one shape.
+    row_shape: tuple[int, ...] | None = None
+
     @property
-    def key(self) -> tuple[str, str, bool]:
-        return self.model.name, self.method, self.exact
+    def key(self) -> tuple[str, str, bool, tuple[int, ...] | None]:
+        return self.model.name, self.method, self.exact, self.row_shape
 
 
 @dataclass(eq=False, kw_only=True)
@@ -111,11 +115,16 @@ def _check_size(job: BatchJob, rows: Tensor) -> Tensor:
     return rows
 
 
+def _shaped(job: BatchJob, rows: Tensor) -> Tensor:
+    """Latents made flat (prior draws, paths) as the model's decode takes them."""
+    return job.model.as_decode_input(rows) if job.method == "decode" else rows
+
+
 def _inputs_of(job: BatchJob) -> Tensor:
     """One job's inputs, made if need be, checked against its declared size."""
     if isinstance(job.rows, PriorRows):
-        return _check_size(job, make_prior_rows([job.rows])[0])
-    return _check_size(job, job.rows() if callable(job.rows) else job.rows)
+        return _check_size(job, _shaped(job, make_prior_rows([job.rows])[0]))
+    return _check_size(job, _shaped(job, job.rows() if callable(job.rows) else job.rows))
 
 
 def make_inputs(batch: list[BatchJob]) -> list[Tensor | ServiceError]:
@@ -132,7 +141,8 @@ def make_inputs(batch: list[BatchJob]) -> list[Tensor | ServiceError]:
     for job in batch:
         try:
             ready = together.get(id(job))
-            inputs.append(_check_size(job, ready) if ready is not None else _inputs_of(job))
+            own = _check_size(job, _shaped(job, ready)) if ready is not None else _inputs_of(job)
+            inputs.append(own)
         except Exception as error:  # a fault in one job's inputs fails that request only
             inputs.append(service_error(job.model, error))
     return inputs

@@ -114,6 +114,13 @@ def image_response(*header_names: str) -> dict[int | str, dict[str, Any]]:
     }
 
 
+# A .npy answer: numpy's own format, which says its shape and dtype.
+NPY_RESPONSE: dict[str, Any] = {
+    "description": "numpy's .npy: a float32 (or float16) tensor that says its own shape",
+    "content": {"application/x-npy": {"schema": {"type": "string", "format": "binary"}}},
+}
+
+
 def json_response(*header_names: str) -> dict[int | str, dict[str, Any]]:
     """A 200 whose JSON body is the route's response_model, with these headers."""
     return {200: {"description": "JSON", "headers": headers(*header_names)}}

@@ -139,6 +139,18 @@ class EncodeQuery(ImageOptions):
     seed: int | None = Field(None, ge=0, le=MAX_SEED, description="seed for sampling")
 
 
+class NpyOptions(ModelChoice):
+    """The options of a `.npy` route: the numbers' type."""
+
+    dtype: Literal["float32", "float16"] = Field(
+        "float32", description="the answer's dtype (float16 halves its size)"
+    )
+
+
+class EncodeNpyQuery(NpyOptions, EncodeQuery):
+    """POST /encode.npy."""
+
+
 class ReconstructPngQuery(PngOptions, ImageOptions):
     """POST /reconstruct."""
 

@@ -15,7 +15,7 @@ from app.errors import NotReady, UnknownModel
 from app.metrics import Metrics
 from app.settings import Settings
 from app.stages import Stage
-from app.worker import InferenceWorker
+from app.worker import InferenceWorker, run_in_rows
 from contract import devices as contract_devices
 from contract.errors import ArtifactError
 
@@ -49,12 +49,17 @@ def exact_calls(model: LoadedModel, call_rows: int, max_rows: int) -> tuple[bool
     if call_rows <= 0:
         return False, False
     generator = torch.Generator().manual_seed(0)
-    row = torch.randn(1, model.latent_dim, generator=generator)
+    row = torch.randn(1, *model.latent_input, generator=generator)
 
     def decoded(rows: int, place: int) -> torch.Tensor:
-        z = torch.randn(rows, model.latent_dim, generator=generator) * 2
+        """Row `place` of a call of `rows` rows, made as the worker makes its calls."""
+        z = torch.randn(rows, *model.latent_input, generator=generator) * 2
         z[place] = row[0]
-        return model.module.decode(z.to(model.device))[place].cpu()
+        whole = rows > call_rows
+        found = run_in_rows(
+            model.module, "decode", z.to(model.device), call_rows, whole, model.call_limits
+        )
+        return found[place].cpu()
 
     with torch.inference_mode():
         reference = decoded(call_rows, 0)
@@ -135,9 +140,11 @@ class ModelRegistry:
         try:
             for model in self.models.values():
                 with torch.inference_mode():
-                    z = torch.zeros((self.settings.max_n, model.latent_dim), device=model.device)
-                    images = model.module.decode(z)
-                    model.module.encode(images)
+                    z = torch.zeros((self.settings.max_n, *model.latent_input))
+                    images = run_in_rows(
+                        model.module, "decode", z.to(model.device), 0, True, model.call_limits
+                    )
+                    run_in_rows(model.module, "encode", images, 0, True, model.call_limits)
                 model.bit_exact, model.whole_calls = exact_calls(
                     model, self.settings.call_rows, self.settings.max_batch_size
                 )

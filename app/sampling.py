@@ -48,13 +48,19 @@ def choose_prior(model: LoadedModel, request: PriorChoice) -> tuple[LatentPrior,
                 + (f"its labels are: {choices}" if choices else "it has no labelled classes")
             )
         return mixture, "class"
-    name = str(request.prior) if request.prior is not None else priors.names[0]
-    try:
-        return priors.get(name), name
-    except KeyError:
+    if not model.can_sample():
         raise InvalidInput(
-            f"model {model.name!r} has no {name!r} prior; choose one of: {', '.join(priors.names)}"
-        ) from None
+            f"model {model.name!r} has no fitted prior, and N(0, I) draws from its latent space "
+            "are not pictures; fit one to a folder of pictures: vae-export SOURCE --output FILE "
+            "--fit-prior FOLDER"
+        )
+    offered = model.sample_priors
+    name = str(request.prior) if request.prior is not None else offered[0]
+    if name not in offered:
+        raise InvalidInput(
+            f"model {model.name!r} has no {name!r} prior; choose one of: {', '.join(offered)}"
+        )
+    return priors.get(name), name
 
 
 @dataclass(eq=False, kw_only=True)

@@ -24,6 +24,12 @@ Latent = Annotated[
     list[Annotated[float, Field(ge=-MAX_LATENT_ABS, le=MAX_LATENT_ABS, allow_inf_nan=False)]],
     Field(json_schema_extra={LATENT_VECTOR: True}),
 ]
+# A latent read as its grid [c][h][w] (models with latent_shape; any grid for a model that
+# takes any picture size).
+Component = Annotated[float, Field(ge=-MAX_LATENT_ABS, le=MAX_LATENT_ABS, allow_inf_nan=False)]
+LatentGrid = Annotated[
+    list[list[list[Component]]], Field(description="one latent as its [c][h][w] grid")
+]
 # In responses: slerp between two bounded vectors can step outside the bounds, so only the
 # length is promised.
 LatentOut = Annotated[list[float], Field(json_schema_extra={LATENT_VECTOR: True})]
@@ -75,29 +81,40 @@ class SampleRequest(PriorChoice):
 
 class DecodeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")  # app.openapi adds an example of the models' D
-    latents: list[Latent] = Field(
-        min_length=1, description="latent vectors [[D], ...] (at most VAE_MAX_LATENTS)"
+    latents: list[Latent | LatentGrid] = Field(
+        min_length=1,
+        description="latent vectors [[D], ...], or grids [[c][h][w], ...] (at most "
+        "VAE_MAX_LATENTS)",
     )
 
 
 class DecodeOneRequest(BaseModel):
-    """One latent vector, not wrapped in a list: `{"latents": [0.1, ...]}`."""
+    """One latent, not wrapped in a list: `{"latents": [0.1, ...]}` or one [c][h][w] grid."""
 
     model_config = ConfigDict(extra="forbid")
-    latents: Latent = Field(description="one latent vector [D]")
+    latents: Latent | LatentGrid = Field(description="one latent vector [D], or one grid")
+
+
+def _depth(value: object) -> int:
+    """How deeply lists nest in `value` (along the first items): [0.1] is 1, [[[0.1]]] is 3."""
+    depth = 0
+    while isinstance(value, list) and value:
+        depth, value = depth + 1, value[0]
+    return depth
 
 
 def decode_kind(value: object) -> str:
-    """`one` for a flat `[D]`, else `batch`: each shape is its own object schema, so generated
-    clients get two plain types rather than an ambiguous union of two arrays."""
+    """`one` for one latent (a flat `[D]` or a `[c][h][w]` grid), else `batch`: each shape is its
+    own object schema, so generated clients get plain types rather than an ambiguous union."""
     latents = value.get("latents") if isinstance(value, dict) else None
-    flat = isinstance(latents, list) and bool(latents) and not isinstance(latents[0], list)
-    return "one" if flat else "batch"
+    return "one" if _depth(latents) in (1, 3) else "batch"
 
 
 class InterpolateFromLatents(BaseModel):
     model_config = ConfigDict(extra="forbid")  # app.openapi adds an example of the models' D
-    latents: list[Latent] = Field(min_length=2, max_length=2, description="the two ends [a, b]")
+    latents: list[Latent | LatentGrid] = Field(
+        min_length=2, max_length=2, description="the two ends [a, b], vectors or grids"
+    )
     steps: int = Field(8, ge=2, description="images in the strip, both ends included")
     method: Method = Method.slerp
 
@@ -162,6 +179,10 @@ class EncodeResponse(BaseModel):
     z: list[list[float]] | None = Field(
         None, description="[N][D]: a posterior sample, only with ?seed="
     )
+    latent_shape: list[int] | None = Field(
+        None,
+        description="the grid [c, h, w] these D values are, for a model with one (c·h·w = D)",
+    )
 
 
 class ScoreResponse(BaseModel):
@@ -181,6 +202,15 @@ class ServedFields(BaseModel):
     """What the server adds to an artifact's metadata."""
 
     sample_priors: list[str] = Field(description="the values /sample?prior= takes")
+    sizes: dict[str, int] | None = Field(
+        description="a model that takes any picture size: sides are multiples of `multiple` "
+        "within [min, max] px, and a picture of H×W has the latent [c, H/factor, W/factor]; "
+        "null: image_shape only"
+    )
+    can_score: bool = Field(description="whether /score works: the model has a likelihood")
+    can_sample: bool = Field(
+        description="whether /sample works: a fitted prior, or N(0, I) draws that are pictures"
+    )
     labels: list[str] = Field(description="the values /sample?label= takes")
     digits: list[str] = Field(description="the values /sample?digit= takes")
     device: str = Field(description="where the model runs: cpu, cuda:0, ...")

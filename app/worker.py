@@ -68,21 +68,32 @@ async def _until_disconnect(receive: Receive, job: Job) -> None:
                 return
 
 
-def run_in_rows(module: Any, method: str, inputs: Tensor, rows: int, whole: bool = False) -> Any:
+def run_in_rows(
+    module: Any,
+    method: str,
+    inputs: Tensor,
+    rows: int,
+    whole: bool = False,
+    limits: tuple[int, int | None] = (1, None),
+) -> Any:
     """`module.<method>(inputs)` padded to a multiple of `rows` rows (0: as they are), in one
     call when `whole` (its rows come out the same in any multiple: checked at warm-up), else in
-    calls of exactly `rows`; the outputs (a tensor or a tuple) are trimmed to len(inputs)."""
+    calls of exactly `rows`; the outputs (a tensor or a tuple) are trimmed to len(inputs).
+    `limits`: the fewest and most rows one call of the model takes (an exported program's
+    traced range): fewer are padded, more are split."""
     call = getattr(module, method)
     total = len(inputs)
-    if rows <= 0:
-        return call(inputs)
-    padding = -total % rows
+    fewest, most = limits
+    step = rows if rows > 0 else 1
+    padding = -total % step
+    if total + padding < fewest:
+        padding = fewest - total
     if padding:  # rows nobody gets
         inputs = torch.cat([inputs, inputs.new_zeros((padding, *inputs.shape[1:]))])
-    if whole:
-        parts = [call(inputs)]
-    else:
-        parts = [call(inputs[start : start + rows]) for start in range(0, len(inputs), rows)]
+    chunk = rows if rows > 0 and not whole else len(inputs)
+    if most is not None:
+        chunk = min(chunk, most)
+    parts = [call(inputs[start : start + chunk]) for start in range(0, len(inputs), chunk)]
     if isinstance(parts[0], tuple):
         return tuple(torch.cat(pieces)[:total] for pieces in zip(*parts, strict=True))
     return torch.cat(parts)[:total]
@@ -197,6 +208,7 @@ class InferenceWorker:
             answer_values=answer_values,
             large=large,
             exact=exact,
+            row_shape=tuple(rows.shape[1:]) if isinstance(rows, Tensor) else None,
         )
         self._jobs.put(job)
         return await self._wait(job, receive)
@@ -370,7 +382,12 @@ class InferenceWorker:
                 inputs = ready[0][1] if len(ready) == 1 else torch.cat([rows for _, rows in ready])
                 rows = self.call_rows if batch[0].exact else 0
                 output = run_in_rows(
-                    model.module, method, inputs.to(model.device), rows, model.whole_calls
+                    model.module,
+                    method,
+                    inputs.to(model.device),
+                    rows,
+                    model.whole_calls,
+                    model.call_limits,
                 )
             parts = [t.cpu() for t in (output if isinstance(output, tuple) else (output,))]
         except Exception as failure:

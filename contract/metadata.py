@@ -6,8 +6,9 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
 
+from contract.containers import EXPORT
 from contract.transforms import Transform
-from contract.versions import SUPPORTED_FORMAT_VERSIONS
+from contract.versions import NO_LIKELIHOOD, SUPPORTED_FORMAT_VERSIONS
 
 
 class DatasetInfo(BaseModel):
@@ -35,6 +36,54 @@ class ScoreReference(BaseModel):
 
 Level = Annotated[int, Field(ge=0, le=255)]
 WHITE: tuple[int, int, int] = (255, 255, 255)
+
+
+class Sizes(BaseModel):
+    """Format 4: a fully convolutional model takes any picture whose sides are multiples of
+    `multiple` within [min, max] px; a picture of H×W has a latent grid of
+    [latent_shape[0], H / factor, W / factor]. `image_shape` and `latent_shape` are then its
+    default size (what /sample draws and the fitted prior fits)."""
+
+    factor: PositiveInt = Field(description="picture side / latent side")
+    multiple: PositiveInt = Field(description="every picture side is a multiple of this")
+    min: PositiveInt = Field(description="smallest picture side, px")
+    max: PositiveInt = Field(description="largest picture side, px")
+
+    @model_validator(mode="after")
+    def consistent(self) -> Sizes:
+        if self.multiple % self.factor or self.min > self.max or self.min % self.multiple:
+            raise ValueError(
+                "sizes: multiple must be a multiple of factor, and min a multiple of "
+                "multiple, at most max"
+            )
+        return self
+
+    def grid(self, channels: int, height: int, width: int) -> tuple[int, int, int]:
+        """The latent grid of an H×W picture."""
+        return channels, height // self.factor, width // self.factor
+
+    def takes(self, height: int, width: int) -> bool:
+        return all(
+            self.min <= side <= self.max and side % self.multiple == 0 for side in (height, width)
+        )
+
+
+class LatentScaling(BaseModel):
+    """Format 4, provenance: the served latents are (mean − shift_factor) · scaling_factor of
+    the source model's, as diffusers' pipelines scale them; the artifact's methods already
+    apply it."""
+
+    model_config = ConfigDict(extra="allow")
+    scaling_factor: float
+    shift_factor: float = 0.0
+
+
+class CallRows(BaseModel):
+    """Format 4: the fewest and most rows one call of this model's methods takes (what its
+    exported programs were traced to allow); the server pads or splits batches to fit."""
+
+    min: PositiveInt = 1
+    max: PositiveInt | None = None
 
 
 class ClassStats(BaseModel):
@@ -108,6 +157,15 @@ class ArtifactMetadata(BaseModel):
     # Format 3, Gaussian likelihood: pixel, image, shared or edge-floor (docs/artifact.md).
     decoder_variance: str | None = None
     score_reference: ScoreReference | None = None
+    # Format 4: what the file holds (torchscript or torch.export; the loader reads the file).
+    container: str | None = None
+    # Format 4: any picture size (fully convolutional models); None: image_shape only.
+    sizes: Sizes | None = None
+    latent_scaling: LatentScaling | None = None
+    # Format 4: whether N(0, I) draws decode to pictures (False for a diffusion model's
+    # autoencoder: /sample then needs a fitted prior).
+    standard_prior: bool = True
+    call_rows: CallRows | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -135,6 +193,26 @@ class ArtifactMetadata(BaseModel):
                     f"latent_shape {list(self.latent_shape)} holds {c * h * w} values; "
                     f"latent_dim is {self.latent_dim}"
                 )
+        if self.format_version < 4 and (
+            self.likelihood == NO_LIKELIHOOD
+            or self.sizes is not None
+            or not self.standard_prior
+            or self.container == EXPORT
+        ):
+            raise ValueError(
+                "models without a likelihood, of any size, without a usable standard prior, "
+                "or in the torch.export container need format_version 4"
+            )
+        if (self.likelihood == NO_LIKELIHOOD) != (self.input_transform == "none"):
+            raise ValueError("likelihood 'none' goes with input_transform 'none', and only it")
+        if self.sizes is not None:
+            _, height, width = self.image_shape
+            if self.latent_shape is None or not self.sizes.takes(height, width):
+                raise ValueError(
+                    "a model with sizes needs latent_shape, and image_shape must be a size it takes"
+                )
+            if self.sizes.grid(*self.latent_shape[:1], height, width) != self.latent_shape:
+                raise ValueError("latent_shape must be image_shape's grid (sizes.factor)")
         if self.image_shape[0] not in (1, 3):
             raise ValueError(f"image_shape has {self.image_shape[0]} channels; 1 or 3 are served")
         if self.image_shape[0] == 3 and self.format_version < 3:
@@ -145,6 +223,19 @@ class ArtifactMetadata(BaseModel):
         if unknown:
             raise ValueError(f"unknown prior(s) {unknown}; known: fitted, class")
         return self
+
+    @property
+    def has_likelihood(self) -> bool:
+        return self.likelihood != NO_LIKELIHOOD
+
+    def latent_grid_of(self, height: int, width: int) -> tuple[int, int, int] | None:
+        """The latent grid of an H×W picture: latent_shape at image_shape's size, scaled for a
+        model with `sizes`; None for a flat latent."""
+        if self.latent_shape is None:
+            return None
+        if self.sizes is None:
+            return self.latent_shape
+        return self.sizes.grid(self.latent_shape[0], height, width)
 
     def as_json(self) -> dict[str, Any]:
         """The metadata as plain JSON values, extra keys included."""

@@ -14,8 +14,9 @@ from typing import Literal
 import torch
 from torch import Tensor
 
-Transform = Literal["binarize", "dequantize"]
-TRANSFORMS: tuple[Transform, ...] = ("binarize", "dequantize")
+# `none` (format 4): a model without a likelihood, whose pixels never need a representation.
+Transform = Literal["binarize", "dequantize", "none"]
+TRANSFORMS: tuple[Transform, ...] = ("binarize", "dequantize", "none")
 
 
 def to_unit(pixels: Tensor) -> Tensor:

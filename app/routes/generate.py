@@ -9,24 +9,39 @@ documented from the same table by app.openapi.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
+from torch import Tensor
 
-from app.bodies import DECODE_BODY, INTERPOLATE_BODY, SAMPLE_BODY, read_json, request_body
+from app.bodies import (
+    DECODE_BODY,
+    INTERPOLATE_BODY,
+    SAMPLE_BODY,
+    latents_body,
+    read_json,
+    request_body,
+)
 from app.caching import NO_STORE, fixed_by_url, not_modified, url_tag
 from app.deps import Served, served
 from app.fast_route import QueryModelRoute
+from app.latents import NPY, is_npy, latent_tensor, npy_bytes, read_npy
 from app.limits import enforce
-from app.openapi import BODY_ERRORS, NOT_MODIFIED, QUERY_ERRORS, image_response, json_response
-from app.paths import body_path, latent_batch
-from app.queries import JsonOptions, PngOptions, SampleJsonQuery, SamplePngQuery
+from app.openapi import (
+    BODY_ERRORS,
+    NOT_MODIFIED,
+    NPY_RESPONSE,
+    QUERY_ERRORS,
+    image_response,
+    json_response,
+)
+from app.paths import body_path
+from app.queries import JsonOptions, NpyOptions, PngOptions, SampleJsonQuery, SamplePngQuery
 from app.rendering import Output
 from app.sampling import PriorRows, choose_prior, fresh_seed
 from app.schemas import (
-    DecodeOneRequest,
     DecodeRequest,
     ImagesResponse,
     InterpolateFromImages,
@@ -43,7 +58,13 @@ SAMPLE_TEXT = (
     "Same seed, same device → the same bytes. The seed used is echoed in X-Seed, the prior "
     "in X-Prior."
 )
-DECODE_TEXT = "D is the model's latent_dim (GET /models)."
+DECODE_TEXT = (
+    "D is the model's latent_dim (GET /models); a model with latent_shape [c, h, w] also takes "
+    "[c][h][w] grids, and one that takes any picture size any grid whose picture it takes. The "
+    "latents may also come as numpy's .npy (Content-Type: application/x-npy; float16 or "
+    "float32, [N, D] or [N, c, h, w])."
+)
+NPY_TEXT = "float32, or float16 with ?dtype=float16."
 INTERPOLATE_TEXT = (
     "A strip of `steps` images from a to b, linear or slerp (White 2016); give either "
     "`latents` or `images`, two of them."
@@ -90,13 +111,25 @@ async def _sample(
     )
 
 
-async def _decode(
-    served: Served, body: DecodeRequest | DecodeOneRequest, output: Output
-) -> Response:
+async def _latents_of(request: Request) -> tuple[Any, BaseModel | None]:
+    """What a /decode body sends: a .npy array (Content-Type: application/x-npy), or the
+    latents of the JSON body (with the body, for its limits)."""
+    if is_npy(request):
+        return read_npy(await request.body()), None
+    body = await read_json(request, DECODE_BODY)
+    return (body.latents if isinstance(body, DecodeRequest) else [body.latents]), body
+
+
+def _decoded_latents(served: Served, values: Any) -> tuple[Tensor, tuple[int, int, int]]:
+    """The latents as decode takes them, and the picture each decodes to."""
+    z = latent_tensor(served.model, values, served.settings.max_latents)
+    return z, served.model.picture_shape(tuple(z.shape[1:]))
+
+
+async def _decode(served: Served, latents: Any, output: Output) -> Response:
     model = served.model
-    vectors = body.latents if isinstance(body, DecodeRequest) else [body.latents]
-    z = latent_batch(vectors, model.latent_dim)
-    values = output.check_budget(len(z), model.image_shape)
+    z, picture = _decoded_latents(served, latents)
+    values = output.check_budget(len(z), picture)
     encoded = await served.run("decode", z, output.encoder(), answer_values=values)
     return output.respond(encoded, lambda images: {"model": model.name, "images": images})
 
@@ -105,12 +138,14 @@ async def _interpolate(
     served: Served, body: InterpolateFromLatents | InterpolateFromImages, output: Output
 ) -> Response:
     model = served.model
-    values = output.check_budget(body.steps, model.image_shape)
-    path = await body_path(served, body)  # [S,D]
+    if not model.any_size:  # before any model work; a model of any size knows after the ends
+        output.check_budget(body.steps, model.image_shape)
+    path = await body_path(served, body)  # [S, ...] as decode takes it
+    values = output.check_budget(body.steps, model.picture_shape(tuple(path.shape[1:])))
     encoded = await served.run("decode", path, output.encoder(strip=True), answer_values=values)
     return output.respond(
         encoded,
-        lambda images: {"model": model.name, "images": images, "latents": path.tolist()},
+        lambda images: {"model": model.name, "images": images, "latents": path.flatten(1).tolist()},
     )
 
 
@@ -190,12 +225,12 @@ async def sample_from_body_json(
     description=DECODE_TEXT,
     response_class=Response,
     responses={**BODY_ERRORS, **image_response()},
-    openapi_extra=request_body("DecodeBody"),
+    openapi_extra=latents_body("DecodeBody"),
 )
 async def decode_png(request: Request, query: Annotated[PngOptions, Query()]) -> Response:
-    body = await read_json(request, DECODE_BODY)
-    target, output = _prepare(request, query, body)
-    return await _decode(target, body, output)
+    latents, body = await _latents_of(request)
+    target, output = _prepare(request, query, *([body] if body is not None else []))
+    return await _decode(target, latents, output)
 
 
 @router.post(
@@ -205,12 +240,34 @@ async def decode_png(request: Request, query: Annotated[PngOptions, Query()]) ->
     description=DECODE_TEXT,
     response_model=ImagesResponse,
     responses={**BODY_ERRORS, **json_response()},
-    openapi_extra=request_body("DecodeBody"),
+    openapi_extra=latents_body("DecodeBody"),
 )
 async def decode_json(request: Request, query: Annotated[JsonOptions, Query()]) -> Response:
-    body = await read_json(request, DECODE_BODY)
-    target, output = _prepare(request, query, body)
-    return await _decode(target, body, output)
+    latents, body = await _latents_of(request)
+    target, output = _prepare(request, query, *([body] if body is not None else []))
+    return await _decode(target, latents, output)
+
+
+@router.post(
+    "/decode.npy",
+    operation_id="decodeNpy",
+    summary="Decode latents to pictures: a .npy tensor [N, C, H, W] in [0, 1]",
+    description=DECODE_TEXT + " " + NPY_TEXT,
+    response_class=Response,
+    responses={**BODY_ERRORS, 200: NPY_RESPONSE},
+    openapi_extra=latents_body("DecodeBody"),
+)
+async def decode_npy(request: Request, query: Annotated[NpyOptions, Query()]) -> Response:
+    latents, body = await _latents_of(request)
+    target = served(request, query.model)
+    if body is not None:
+        enforce(body, target.settings, "body")
+    z, picture = _decoded_latents(target, latents)
+    Output(
+        png=False, scale=1, cols=None, max_values=target.settings.max_output_values
+    ).check_budget(len(z), picture)
+    images = await target.run("decode", z)
+    return Response(npy_bytes(images, query.dtype), media_type=NPY)
 
 
 @router.post(

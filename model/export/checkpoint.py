@@ -20,6 +20,7 @@ from typing import Any
 import torch
 
 from contract.artifact import save_artifact
+from contract.containers import TORCHSCRIPT
 from contract.devices import resolve_device
 from contract.images import parse_colour
 from contract.priors import Priors
@@ -53,6 +54,8 @@ class ExportOptions:
     device: str = "auto"  # where the evaluation runs
     classifier_dir: Path = DEFAULT_CLASSIFIER_DIR
     data_dir: str | None = None  # the checkpoint's own when None
+    container: str = TORCHSCRIPT  # contract.containers
+    name: str = ""  # the checkpoint's own when empty
 
 
 def dataset_name(data_dir: str | Path, split: str) -> str:
@@ -171,6 +174,8 @@ def export_checkpoint(checkpoint: Path, options: ExportOptions) -> Path:
     vae, config, state = load_checkpoint(checkpoint)
     if options.data_dir is not None:
         config = dataclasses.replace(config, data_dir=options.data_dir)
+    if options.name:
+        config = dataclasses.replace(config, name=options.name)
     device = resolve_device(options.device)
     scored = OnDevice(vae.to(device), device)  # evaluation on the device, CPU tensors around it
     shape, background = config.model.image_shape, parse_colour(config.background)
@@ -193,7 +198,7 @@ def export_checkpoint(checkpoint: Path, options: ExportOptions) -> Path:
     metrics["device"] = str(device)
     write_pictures(scored, val.pixels, priors, out_dir, seed=config.seed)
     metadata = run_metadata(config, state, options, train, metrics, quantiles, prior_info)
-    target = save_artifact(vae.cpu(), metadata, options.path, priors)
+    target = save_artifact(vae.cpu(), metadata, options.path, priors, options.container)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
     return target

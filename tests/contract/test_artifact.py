@@ -155,8 +155,8 @@ def test_export_refuses_bad_metadata_naming_each_problem(tmp_path: Path) -> None
 
 
 def test_unknown_format_version(tmp_path: Path) -> None:
-    path = write_raw(tiny_vae(), {**tiny_metadata("x"), "format_version": 4}, tmp_path / "v4.pt")
-    with pytest.raises(ArtifactError, match=r"v4\.pt: unknown format_version 4"):
+    path = write_raw(tiny_vae(), {**tiny_metadata("x"), "format_version": 5}, tmp_path / "v5.pt")
+    with pytest.raises(ArtifactError, match=r"v5\.pt: unknown format_version 5"):
         load_artifact(path)
 
 
@@ -205,7 +205,7 @@ def test_metadata_that_is_not_json(tmp_path: Path) -> None:
 def test_corrupt_files(tmp_path: Path, content: bytes) -> None:
     path = tmp_path / "corrupt.pt"
     path.write_bytes(content)
-    with pytest.raises(ArtifactError, match="corrupt.pt: not a readable TorchScript artifact"):
+    with pytest.raises(ArtifactError, match="corrupt.pt: not an artifact of this service"):
         load_artifact(path)
 
 
@@ -214,3 +214,22 @@ def test_a_torch_save_checkpoint_is_not_an_artifact(tmp_path: Path) -> None:
     torch.save(tiny_vae().state_dict(), path)
     with pytest.raises(ArtifactError, match="a torch.save checkpoint is not an artifact"):
         load_artifact(path)
+
+
+def test_the_torch_export_container_loads_and_gives_the_module_s_outputs(tmp_path: Path) -> None:
+    """Format 4's second container: one ExportedProgram per method. The loader reads what the
+    file is, whatever it is called."""
+    vae = tiny_vae()
+    target = save_artifact(
+        vae, tiny_metadata("exported"), tmp_path / "model.bin", container="torch.export"
+    )
+    loaded = load_artifact(target)
+    assert loaded.metadata.format_version == 4
+    assert loaded.metadata.container == "torch.export"
+    z, x = torch.randn(5, 4), torch.rand(5, 1, 28, 28).round()
+    with torch.no_grad():
+        assert torch.equal(loaded.module.decode(z), vae.decode(z))
+        torch.testing.assert_close(loaded.module.log_likelihood(x, z), vae.log_likelihood(x, z))
+        torch.testing.assert_close(loaded.module.forward(x), vae.forward(x))
+    plain = save_artifact(vae, tiny_metadata("plain"), tmp_path / "plain.pt")
+    assert load_artifact(plain).metadata.format_version == 3  # nothing of format 4 in it
