@@ -25,8 +25,8 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check app model contract tests bench scripts
-	$(BIN)/ruff format --check app model contract
+	$(BIN)/ruff check app model contract tests bench scripts examples
+	$(BIN)/ruff format --check app model contract examples
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -98,7 +98,9 @@ def test_encode_equals_diffusers_own(
     served_kl: Server, autoencoder: tuple[Path, torch.nn.Module]
 ) -> None:
     pictures = np.random.default_rng(1).random((2, 3, 24, 40)).astype(np.float32)
-    answer = httpx.post(f"{served_kl.url}/encode.npy", content=npy(pictures), headers=NPY, timeout=60)
+    answer = httpx.post(
+        f"{served_kl.url}/encode.npy", content=npy(pictures), headers=NPY, timeout=60
+    )
     assert answer.status_code == 200, answer.text
     means = from_npy(answer.content)
     with torch.no_grad():
@@ -174,9 +176,7 @@ def test_large_grids_are_bounded(
     if fragment:
         assert fragment in answer.json()["detail"]
     many = np.zeros((16, 4, 64, 64), dtype=np.float16)  # 16 × 3×256×256: 3.1 M values
-    over = httpx.post(
-        f"{served_kl.url}/decode.npy", content=npy(many), headers=NPY, timeout=60
-    )
+    over = httpx.post(f"{served_kl.url}/decode.npy", content=npy(many), headers=NPY, timeout=60)
     assert over.status_code == 422
     assert "VAE_MAX_OUTPUT_VALUES" in over.json()["detail"]
 
