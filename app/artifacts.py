@@ -44,6 +44,8 @@ class LoadedModel:
     # Whether rows also come out the same in calls of any multiple of VAE_CALL_ROWS rows, so a
     # padded batch runs as one call instead of several (set by the warm-up).
     whole_calls: bool = field(default=False, init=False)
+    # VAE_HALF_PRECISION on a CUDA device: its calls run in float16 autocast (app.worker).
+    half: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
         self.name = self.metadata.name

@@ -111,6 +111,16 @@ class ModelRegistry:
                 f"({', '.join(sorted(self.models))})"
             )
         self.default_name = default
+        for name in self.settings.half_precision:
+            if name not in self.models:
+                raise StartupError(
+                    f"VAE_HALF_PRECISION names {name!r}, which is not among the loaded models "
+                    f"({', '.join(sorted(self.models))})"
+                )
+            if device.type == "cuda":
+                self.models[name].half = True
+            else:
+                logger.warning("VAE_HALF_PRECISION: %s runs in float32 on %s", name, device)
         for model in self.models.values():
             self.metrics.model_info.labels(model.name, str(model.device)).set(1)
         self.worker = InferenceWorker(

@@ -99,6 +99,13 @@ def run_in_rows(
     return torch.cat(parts)[:total]
 
 
+def precision(model: LoadedModel) -> contextlib.AbstractContextManager[Any]:
+    """float16 autocast for a model served in half precision (VAE_HALF_PRECISION, CUDA only)."""
+    if model.half:
+        return torch.autocast("cuda", dtype=torch.float16)
+    return contextlib.nullcontext()
+
+
 class InferenceWorker:
     """Runs every model in one dedicated thread (all models share one device), with a thread
     for self-batching calls and a small pool for encoding large answers."""
@@ -378,7 +385,7 @@ class InferenceWorker:
             return
         jobs = [job for job, _ in ready]
         try:
-            with torch.inference_mode():
+            with torch.inference_mode(), precision(model):
                 inputs = ready[0][1] if len(ready) == 1 else torch.cat([rows for _, rows in ready])
                 rows = self.call_rows if batch[0].exact else 0
                 output = run_in_rows(
@@ -389,7 +396,7 @@ class InferenceWorker:
                     model.whole_calls,
                     model.call_limits,
                 )
-            parts = [t.cpu() for t in (output if isinstance(output, tuple) else (output,))]
+            parts = [t.float().cpu() for t in (output if isinstance(output, tuple) else (output,))]
         except Exception as failure:
             for job in jobs:
                 self._release(job, encoded=True)

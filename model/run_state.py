@@ -29,6 +29,9 @@ class RunState:
     finished: bool = False  # early-stopped or complete: resuming only exports
     device: str = "cpu"  # where it trained, for the artifact's metadata
     processes: int = 1  # DistributedDataParallel processes
+    # Per epoch: mean training loss and KL, val negative ELBO (nats), the largest gradient norm
+    # and the epoch's seconds; what a reader (or a test) checks a run's health with.
+    history: list[dict[str, float]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

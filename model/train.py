@@ -199,7 +199,18 @@ def train(
             max_norm = max(max_norm, norm) if math.isfinite(norm) else max_norm
         schedule.step()
         val = validation_elbo(vae, val_pixels, runtime, seed=config.seed + 1)
+        epoch_seconds = time.monotonic() - started - state.seconds
         state.epoch, state.seconds = epoch + 1, time.monotonic() - started
+        state.history.append(
+            {
+                "epoch": epoch + 1,
+                "loss": float(sums[0] / sums[2]),
+                "kl": float(sums[1] / sums[2]),
+                "val_neg_elbo": val,
+                "max_grad_norm": max_norm,
+                "seconds": round(epoch_seconds, 2),
+            }
+        )
         if val < state.best_val:
             state.best_val, state.best_epoch = val, epoch
             best_weights = {k: v.detach().clone() for k, v in vae.state_dict().items()}

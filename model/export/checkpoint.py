@@ -102,6 +102,10 @@ def evaluate_run(
     return metrics, score_quantiles(nll)
 
 
+def _median(values: list[float]) -> float | None:
+    return round(sorted(values)[len(values) // 2], 2) if values else None
+
+
 def run_metadata(
     config: TrainConfig,
     state: RunState,
@@ -139,6 +143,8 @@ def run_metadata(
             "epochs": state.epoch,
             "best_epoch": state.best_epoch,
             "seconds": round(state.seconds, 1),
+            "seconds_per_epoch": _median([row["seconds"] for row in state.history]),
+            "precision": config.precision,
             "rollbacks": [vars(r) for r in state.rollbacks],
             "skipped_steps": state.skipped_steps,
             "seed": config.seed,

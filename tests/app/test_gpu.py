@@ -35,3 +35,34 @@ def test_model_lands_on_cuda_and_matches_cpu(tiny_artifact: Path) -> None:
         gpu_mean, _ = on_gpu.module.encode(x.cuda())
         cpu_mean, _ = on_cpu.module.encode(x)
         torch.testing.assert_close(gpu_mean.cpu(), cpu_mean, atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.gpu
+def test_half_precision_is_a_per_model_setting_on_cuda(weights_dir: Path) -> None:
+    """VAE_HALF_PRECISION=tiny: that model's calls run in float16 autocast, its answers stay
+    float32 pictures within a float16 rounding of the float32 ones."""
+    from tests.app.conftest import make_client, wait_ready
+
+    answers = {}
+    for half in ([], ["tiny"]):
+        with make_client(weights_dir, device="cuda", half_precision=half) as client:
+            wait_ready(client)
+            assert client.app.state.registry.models["tiny"].half == bool(half)  # type: ignore[attr-defined]
+            answers[bool(half)] = client.post(
+                "/decode.npy", json={"latents": [[0.5, -0.5, 1.0, 0.0]]}
+            ).content
+    import io
+
+    import numpy as np
+
+    full, halved = (np.load(io.BytesIO(answers[key])) for key in (False, True))
+    assert halved.dtype == np.float32
+    assert np.abs(full - halved).max() < 1e-2
+
+
+def test_half_precision_is_ignored_on_the_cpu(weights_dir: Path) -> None:
+    from tests.app.conftest import make_client, wait_ready
+
+    with make_client(weights_dir, device="cpu", half_precision=["tiny"]) as client:
+        wait_ready(client)
+        assert client.app.state.registry.models["tiny"].half is False  # type: ignore[attr-defined]

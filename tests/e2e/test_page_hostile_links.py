@@ -67,3 +67,30 @@ def test_a_hostile_address_value_cannot_stop_the_page(
     wait_for(lambda: decoded_images(browser, "#walk") not in ([], [0]))
     wait_for(lambda: decoded_images(browser, "#explore-image") not in ([], [0]))
     assert browser.execute_script("return window.pwned === undefined")
+
+
+def test_the_page_hides_what_a_model_cannot_do(
+    browser: WebDriver, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A model whose N(0, I) draws are not pictures, with no fitted prior (a diffusion model's
+    autoencoder): no sampling panels, no failed request, and the drawing and the pad work."""
+    from contract.artifact import save_artifact
+    from tests.utils.artifacts import tiny_metadata, tiny_vae
+
+    weights = tmp_path_factory.mktemp("no-prior")
+    metadata = {**tiny_metadata("no-prior"), "standard_prior": False}
+    save_artifact(tiny_vae(), metadata, weights / "no-prior.pt")
+    with running(weights) as live:
+        browser.get(live.url + "/")
+        wait_for(lambda: decoded_images(browser, "#explore-image") not in ([], [0]))
+        hidden = browser.execute_script(
+            "return ['sample-panel', 'interpolate-panel', 'walk-panel', 'explore-from-sample']"
+            ".map(id => document.getElementById(id).hidden)"
+        )
+        assert hidden == [True, True, True, True]
+        samples = browser.execute_script(
+            "return performance.getEntriesByType('resource')"
+            ".filter(e => new URL(e.name).pathname.startsWith('/sample')).length"
+        )
+        assert samples == 0
+        assert browser.execute_script("return document.getElementById('error').hidden")

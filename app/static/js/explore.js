@@ -56,7 +56,8 @@ export function setupExplore(onModelChange) {
       decode();
     } catch { /* shown on the page */ }
   });
-  onModelChange(() => {
+  onModelChange((model) => {
+    $("explore-from-sample").hidden = model.can_sample === false;
     latent = new Array(state.latentDim).fill(0);
     let [x, y] = [0, 1];
     const linkedLatent = latentFrom(linked("explore_z") ?? "");

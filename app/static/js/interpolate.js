@@ -95,9 +95,10 @@ export function setupInterpolate(onModelChange) {
     $("steps-value").value = $("steps").value;
     again();
   });
-  onModelChange(async () => {
+  onModelChange(async (model) => {
     $("strip").replaceChildren();
     hideAnimation("animation", "animation-download");
+    if (model.can_sample === false) return; // the panel is hidden (main.js)
     try {
       // The address's ends for the model it names; new samples after a change of model.
       [state.a, state.b] = first

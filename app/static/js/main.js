@@ -37,6 +37,7 @@ function describe(model) {
     `Latent size ${model.latent_dim}, ${model.likelihood} likelihood, served on ${model.device}.${credits}`;
 }
 
+const SAMPLING_PANELS = ["sample-panel", "interpolate-panel", "walk-panel"];
 const listeners = [];
 export const onModelChange = (listener) => listeners.push(listener);
 
@@ -52,6 +53,9 @@ async function choose(name) {
   remember({ model: model.name });
   const summary = document.getElementById("model-summary");
   summary.textContent = `${model.description || model.name}.`;
+  // What the model cannot do is not shown: without a prior whose draws are pictures (a
+  // diffusion model's autoencoder), there is nothing to sample, walk or interpolate from.
+  for (const id of SAMPLING_PANELS) document.getElementById(id).hidden = model.can_sample === false;
   listeners.forEach((listener) => listener(model));
   const detail = await api(`/models/${encodeURIComponent(name)}`);
   if (state.model === name) summary.textContent = describe(detail);

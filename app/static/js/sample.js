@@ -34,6 +34,7 @@ export function setupSample(onModelChange) {
   });
   $("sample-again").addEventListener("click", () => sample(true).catch(() => {}));
   onModelChange((model) => {
+    if (model.can_sample === false) return; // the panel is hidden (main.js)
     const labels = model.labels || model.digits || [];
     $("sample-label").replaceChildren(new Option("any", ""), ...labels.map((l) => new Option(l, l)));
     // The model's priors, its default first: "fitted" when the artifact has one.

@@ -27,5 +27,7 @@ export function setupWalk(onModelChange) {
     $("walk-seed").value = newSeed();
     walk().catch(() => {});
   });
-  onModelChange(() => walk().catch(() => {}));
+  onModelChange((model) => {
+    if (model.can_sample !== false) walk().catch(() => {}); // else the panel is hidden
+  });
 }
