@@ -13,9 +13,10 @@ import torch
 from app.artifacts import LoadedModel, StartupError, find_artifacts, load_served_model
 from app.errors import NotReady, UnknownModel
 from app.metrics import Metrics
+from app.model_calls import run_in_rows
 from app.settings import Settings
 from app.stages import Stage
-from app.worker import InferenceWorker, run_in_rows
+from app.worker import InferenceWorker
 from contract import devices as contract_devices
 from contract.errors import ArtifactError
 

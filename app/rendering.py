@@ -23,6 +23,22 @@ PNG_MEDIA_TYPES = ("image/png", "application/octet-stream")
 Encoded = bytes | list[str]
 
 
+def check_output_budget(
+    images: int, shape: tuple[int, int, int], scale: int, max_values: int | None
+) -> int:
+    """`images` pictures of `shape` upscaled by `scale`, in values; a 422 naming
+    VAE_MAX_OUTPUT_VALUES when that is over `max_values`."""
+    channels, height, width = shape
+    values = images * channels * height * width * scale**2
+    if max_values is not None and values > max_values:
+        raise InvalidInput(
+            f"this answer would hold {images} × {channels}×{height * scale}×"
+            f"{width * scale} = {values:,} values; the limit is {max_values:,} "
+            "(VAE_MAX_OUTPUT_VALUES): ask for fewer images or a smaller scale"
+        )
+    return values
+
+
 @dataclass(frozen=True)
 class Output:
     """How to answer: PNG (one image or a grid) or JSON, and the PNG options."""
@@ -41,15 +57,7 @@ class Output:
     def check_budget(self, images: int, shape: tuple[int, int, int]) -> int:
         """The answer's size in values (`images` pictures of `shape`, scaled); 422 before any
         model work when that is over the output budget."""
-        channels, height, width = shape
-        values = images * channels * height * width * self.scale**2
-        if self.max_values is not None and values > self.max_values:
-            raise InvalidInput(
-                f"this answer would hold {images} × {channels}×{height * self.scale}×"
-                f"{width * self.scale} = {values:,} values; the limit is {self.max_values:,} "
-                "(VAE_MAX_OUTPUT_VALUES): ask for fewer images or a smaller scale"
-            )
-        return values
+        return check_output_budget(images, shape, self.scale, self.max_values)
 
     def encoder(self, strip: bool = False) -> Callable[[Tensor], Encoded]:
         """images [N,C,H,W] → one PNG (a grid, or one row for `strip`), or N base64 PNGs."""

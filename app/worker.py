@@ -17,13 +17,8 @@ the next stage boundary: it is not batched, not run, not encoded. On SIGTERM (`d
 already running finish; queued ones still run until the grace period's deadline, and whatever
 is left then is answered 503.
 
-With `call_rows` set, rows drawn from a seed (whose bytes the ETags and X-Seed promise) run in
-model calls of a multiple of that many rows (the batch padded; split into calls of exactly
-`call_rows` unless the model's rows are the same in any multiple), so that a row's result never
-depends on what shares its batch: on CPUs and GPUs alike, a kernel's arithmetic can change with
-the batch's size. app.registry checks both at warm-up, and weakens the ETags when the first
-fails. Rows a client sent (/decode, /encode, /reconstruct) promise no bytes and run as they
-come.
+How each model call is made (rows padded and split so that seeded rows keep their bytes, the
+model's batch limits, its precision): app.model_calls.
 """
 
 from __future__ import annotations
@@ -45,6 +40,7 @@ from app.artifacts import LoadedModel
 from app.errors import NotReady, RequestTimeout, ServiceError
 from app.jobs import BatchJob, CallJob, Job, Rows, finished, make_inputs, reply, service_error
 from app.metrics import Metrics
+from app.model_calls import precision, run_in_rows
 from app.sampling import PriorRows
 from app.stages import Stage
 
@@ -66,44 +62,6 @@ async def _until_disconnect(receive: Receive, job: Job) -> None:
                 if not job.future.done():
                     job.future.set_exception(ClientDisconnect())
                 return
-
-
-def run_in_rows(
-    module: Any,
-    method: str,
-    inputs: Tensor,
-    rows: int,
-    whole: bool = False,
-    limits: tuple[int, int | None] = (1, None),
-) -> Any:
-    """`module.<method>(inputs)` padded to a multiple of `rows` rows (0: as they are), in one
-    call when `whole` (its rows come out the same in any multiple: checked at warm-up), else in
-    calls of exactly `rows`; the outputs (a tensor or a tuple) are trimmed to len(inputs).
-    `limits`: the fewest and most rows one call of the model takes (an exported program's
-    traced range): fewer are padded, more are split."""
-    call = getattr(module, method)
-    total = len(inputs)
-    fewest, most = limits
-    step = rows if rows > 0 else 1
-    padding = -total % step
-    if total + padding < fewest:
-        padding = fewest - total
-    if padding:  # rows nobody gets
-        inputs = torch.cat([inputs, inputs.new_zeros((padding, *inputs.shape[1:]))])
-    chunk = rows if rows > 0 and not whole else len(inputs)
-    if most is not None:
-        chunk = min(chunk, most)
-    parts = [call(inputs[start : start + chunk]) for start in range(0, len(inputs), chunk)]
-    if isinstance(parts[0], tuple):
-        return tuple(torch.cat(pieces)[:total] for pieces in zip(*parts, strict=True))
-    return torch.cat(parts)[:total]
-
-
-def precision(model: LoadedModel) -> contextlib.AbstractContextManager[Any]:
-    """float16 autocast for a model served in half precision (VAE_HALF_PRECISION, CUDA only)."""
-    if model.half:
-        return torch.autocast("cuda", dtype=torch.float16)
-    return contextlib.nullcontext()
 
 
 class InferenceWorker:

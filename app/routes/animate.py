@@ -141,9 +141,12 @@ async def _from_body(
     body = await read_json(request, INTERPOLATE_BODY)
     target = _target(request, query)
     enforce(body, target.settings, "body")
-    animation = _animation(request, format, query)
-    values = animation.check_budget(body.steps, target.model.image_shape, target.settings)
+    animation, model = _animation(request, format, query), target.model
+    if not model.any_size:  # before any model work; a model of any size knows after the ends
+        animation.check_budget(body.steps, model.image_shape, target.settings)
     path = await body_path(target, body)
+    picture = model.picture_shape(tuple(path.shape[1:]))
+    values = animation.check_budget(body.steps, picture, target.settings)
     return await _animate(target, animation, path, body.steps, values, {}, False)  # not cached
 
 

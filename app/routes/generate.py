@@ -39,7 +39,7 @@ from app.openapi import (
 )
 from app.paths import body_path
 from app.queries import JsonOptions, NpyOptions, PngOptions, SampleJsonQuery, SamplePngQuery
-from app.rendering import Output
+from app.rendering import Output, check_output_budget
 from app.sampling import PriorRows, choose_prior, fresh_seed
 from app.schemas import (
     DecodeRequest,
@@ -263,9 +263,7 @@ async def decode_npy(request: Request, query: Annotated[NpyOptions, Query()]) ->
     if body is not None:
         enforce(body, target.settings, "body")
     z, picture = _decoded_latents(target, latents)
-    Output(
-        png=False, scale=1, cols=None, max_values=target.settings.max_output_values
-    ).check_budget(len(z), picture)
+    check_output_budget(len(z), picture, 1, target.settings.max_output_values)
     images = await target.run("decode", z)
     return Response(npy_bytes(images, query.dtype), media_type=NPY)
 

@@ -15,7 +15,8 @@ from torch import Tensor
 from app.artifacts import LoadedModel, load_served_model
 from app.errors import ModelFailure, NotReady, QueueFull, RequestTimeout
 from app.metrics import Metrics
-from app.worker import InferenceWorker, run_in_rows
+from app.model_calls import run_in_rows
+from app.worker import InferenceWorker
 from model.config import ModelConfig
 from model.networks import VAE
 from tests.utils.artifacts import tiny_metadata

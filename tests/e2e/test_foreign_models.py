@@ -59,14 +59,47 @@ def autoencoder(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, torch.n
     return folder, vae
 
 
+def colour_pictures(folder: Path, count: int = 24) -> Path:
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(2)
+    for index in range(count):
+        colour = tuple(int(v) for v in rng.integers(0, 256, 3))
+        Image.new("RGB", (32, 32), colour).save(folder / f"{index}.png")
+    return folder
+
+
 @pytest.fixture(scope="module")
 def served_kl(
     autoencoder: tuple[Path, torch.nn.Module], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
-    weights = tmp_path_factory.mktemp("kl-weights")
-    vae_export([str(autoencoder[0]), "--output", str(weights / "kl.pt"), "--max-side", "256"])
-    with running(weights) as live:
+    """One server for every source: the AutoencoderKL as it is (`tiny-kl`), the same with a
+    prior fitted to some pictures (`kl-prior`), and examples/mlp_vae.py's MLP (`mlp-vae`),
+    trained for an epoch on random binary pictures and exported through its factory, as
+    docs/serve-your-own.md does."""
+    from examples.mlp_vae import train
+
+    root = tmp_path_factory.mktemp("foreign")
+    weights = root / "weights"
+    folder = str(autoencoder[0])
+    vae_export([folder, "--output", str(weights / "kl.pt"), "--max-side", "256"])
+    pictures = colour_pictures(root / "pictures")
+    vae_export(
+        [folder, "--output", str(weights / "kl-prior.pt"), "--name", "kl-prior"]
+        + ["--fit-prior", str(pictures), "--prior-components", "2"]
+    )
+    torch.save(train(torch.rand(64, 784).round(), epochs=1).state_dict(), root / "mlp-vae.pt")
+    os.environ["MLP_VAE_WEIGHTS"] = str(root / "mlp-vae.pt")
+    try:
+        vae_export(["examples.mlp_vae:factory", "--output", str(weights / "mlp.pt")])
+    finally:
+        del os.environ["MLP_VAE_WEIGHTS"]
+    with running(weights, VAE_DEFAULT_MODEL="tiny-kl") as live:
         yield live
+
+
+def listed(server: Server, name: str) -> dict[str, object]:
+    models = httpx.get(f"{server.url}/models", timeout=30).json()["models"]
+    return next(model for model in models if model["name"] == name)
 
 
 def diffusers_decode(vae: torch.nn.Module, z: np.ndarray) -> np.ndarray:
@@ -139,7 +172,7 @@ def test_json_grids_and_png_uploads_of_any_size(served_kl: Server) -> None:
 
 
 def test_what_the_model_cannot_do_is_refused_with_the_reason(served_kl: Server) -> None:
-    listing = httpx.get(f"{served_kl.url}/models", timeout=30).json()["models"][0]
+    listing = listed(served_kl, "tiny-kl")
     assert listing["sizes"] == {"factor": 4, "multiple": 4, "min": 4, "max": 256}
     assert listing["latent_shape"] == [4, 8, 8]
     assert (listing["can_score"], listing["can_sample"]) == (False, False)
@@ -181,56 +214,31 @@ def test_large_grids_are_bounded(
     assert "VAE_MAX_OUTPUT_VALUES" in over.json()["detail"]
 
 
-def test_a_prior_fitted_on_pictures_makes_sample_work(
-    autoencoder: tuple[Path, torch.nn.Module], tmp_path: Path
-) -> None:
-    pictures = tmp_path / "pictures"
-    pictures.mkdir()
-    rng = np.random.default_rng(2)
-    for index in range(24):
-        colour = tuple(int(v) for v in rng.integers(0, 256, 3))
-        Image.new("RGB", (32, 32), colour).save(pictures / f"{index}.png")
-    weights = tmp_path / "weights"
-    vae_export(
-        [str(autoencoder[0]), "--output", str(weights / "kl.pt"), "--fit-prior", str(pictures)]
-        + ["--prior-components", "2"]
+def test_a_prior_fitted_on_pictures_makes_sample_work(served_kl: Server) -> None:
+    assert listed(served_kl, "kl-prior")["can_sample"] is True
+    sample = httpx.get(f"{served_kl.url}/sample?model=kl-prior&seed=3&n=2", timeout=60)
+    assert sample.status_code == 200, sample.text
+    assert Image.open(io.BytesIO(sample.content)).size == (64, 32)
+    standard = httpx.get(f"{served_kl.url}/sample?model=kl-prior&seed=3&prior=standard")
+    assert standard.status_code == 422
+
+
+def test_the_mlp_example_exports_and_serves(served_kl: Server) -> None:
+    """examples/mlp_vae.py's MLP VAE behind its adapter: flat latents, a Bernoulli likelihood
+    written by vae-export from the probabilities its decode gives."""
+    listing = listed(served_kl, "mlp-vae")
+    assert (listing["latent_dim"], listing["likelihood"]) == (20, "bernoulli")
+    url = f"{served_kl.url}/decode?model=mlp-vae"
+    decoded = httpx.post(url, json={"latents": [[0.0] * 20]}, timeout=30)
+    assert Image.open(io.BytesIO(decoded.content)).size == (28, 28)
+    upload = io.BytesIO()
+    Image.new("L", (28, 28), 255).save(upload, format="PNG")
+    score = httpx.post(
+        f"{served_kl.url}/score?model=mlp-vae&k=8&seed=0",
+        content=upload.getvalue(),
+        headers={"Content-Type": "image/png"},
+        timeout=30,
     )
-    with running(weights) as live:
-        sample = httpx.get(f"{live.url}/sample?seed=3&n=2", timeout=60)
-        assert sample.status_code == 200, sample.text
-        assert Image.open(io.BytesIO(sample.content)).size == (64, 32)
-        standard = httpx.get(f"{live.url}/sample?seed=3&prior=standard", timeout=60)
-        assert standard.status_code == 422
-
-
-def test_the_mlp_example_exports_and_serves(tmp_path: Path) -> None:
-    """examples/mlp_vae.py, as docs/serve-your-own.md runs it: trained on a few pictures,
-    exported through its factory, served with its Bernoulli likelihood."""
-    from examples.mlp_vae import VAE, train
-
-    data = torch.rand(64, 784).round()
-    torch.save(train(data, epochs=1).state_dict(), tmp_path / "mlp-vae.pt")
-    assert isinstance(VAE(), torch.nn.Module)
-    weights = tmp_path / "weights"
-    os.environ["MLP_VAE_WEIGHTS"] = str(tmp_path / "mlp-vae.pt")
-    try:
-        vae_export(["examples.mlp_vae:factory", "--output", str(weights / "mlp.pt")])
-    finally:
-        del os.environ["MLP_VAE_WEIGHTS"]
-    with running(weights) as live:
-        listing = httpx.get(f"{live.url}/models", timeout=30).json()["models"][0]
-        assert (listing["name"], listing["latent_dim"]) == ("mlp-vae", 20)
-        assert listing["likelihood"] == "bernoulli"
-        decoded = httpx.post(f"{live.url}/decode", json={"latents": [[0.0] * 20]}, timeout=30)
-        assert Image.open(io.BytesIO(decoded.content)).size == (28, 28)
-        upload = io.BytesIO()
-        Image.new("L", (28, 28), 255).save(upload, format="PNG")
-        score = httpx.post(
-            f"{live.url}/score?k=8&seed=0",
-            content=upload.getvalue(),
-            headers={"Content-Type": "image/png"},
-            timeout=30,
-        )
-        assert score.status_code == 200, score.text
-        assert score.json()["nll"][0] > 0
-        assert httpx.get(f"{live.url}/sample?seed=1", timeout=30).status_code == 200
+    assert score.status_code == 200, score.text
+    assert score.json()["nll"][0] > 0
+    assert httpx.get(f"{served_kl.url}/sample?model=mlp-vae&seed=1").status_code == 200

@@ -1,0 +1,57 @@
+"""One model call as the worker makes it: the rows padded and split as the call's promise and
+the model's limits ask, in the model's precision.
+
+Rows drawn from a seed promise their bytes (ETags, X-Seed), and a kernel's arithmetic can
+change with the batch's size: they run in calls of a multiple of VAE_CALL_ROWS rows (split into
+calls of exactly that many unless the model's rows are the same in any multiple, which
+app.registry checks at warm-up). An exported program takes a traced range of batch sizes
+(`call_rows` in its metadata): fewer rows are padded, more are split.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from app.artifacts import LoadedModel
+
+
+def run_in_rows(
+    module: Any,
+    method: str,
+    inputs: Tensor,
+    rows: int,
+    whole: bool = False,
+    limits: tuple[int, int | None] = (1, None),
+) -> Any:
+    """`module.<method>(inputs)` padded to a multiple of `rows` rows (0: as they are), in one
+    call when `whole` (its rows come out the same in any multiple: checked at warm-up), else in
+    calls of exactly `rows`; the outputs (a tensor or a tuple) are trimmed to len(inputs).
+    `limits`: the fewest and most rows one call of the model takes (an exported program's
+    traced range): fewer are padded, more are split."""
+    call = getattr(module, method)
+    total = len(inputs)
+    fewest, most = limits
+    step = rows if rows > 0 else 1
+    padding = -total % step
+    if total + padding < fewest:
+        padding = fewest - total
+    if padding:  # rows nobody gets
+        inputs = torch.cat([inputs, inputs.new_zeros((padding, *inputs.shape[1:]))])
+    chunk = rows if rows > 0 and not whole else len(inputs)
+    if most is not None:
+        chunk = min(chunk, most)
+    parts = [call(inputs[start : start + chunk]) for start in range(0, len(inputs), chunk)]
+    if isinstance(parts[0], tuple):
+        return tuple(torch.cat(pieces)[:total] for pieces in zip(*parts, strict=True))
+    return torch.cat(parts)[:total]
+
+
+def precision(model: LoadedModel) -> contextlib.AbstractContextManager[Any]:
+    """float16 autocast for a model served in half precision (VAE_HALF_PRECISION, CUDA only)."""
+    if model.half:
+        return torch.autocast("cuda", dtype=torch.float16)
+    return contextlib.nullcontext()
