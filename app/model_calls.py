@@ -19,6 +19,13 @@ from torch import Tensor
 from app.artifacts import LoadedModel
 
 
+def _padded(rows: Tensor, at_least: int) -> Tensor:
+    """`rows` with zero rows appended (rows nobody gets) up to `at_least`."""
+    if len(rows) >= at_least:
+        return rows
+    return torch.cat([rows, rows.new_zeros((at_least - len(rows), *rows.shape[1:]))])
+
+
 def run_in_rows(
     module: Any,
     method: str,
@@ -35,16 +42,16 @@ def run_in_rows(
     call = getattr(module, method)
     total = len(inputs)
     fewest, most = limits
-    step = rows if rows > 0 else 1
-    padding = -total % step
-    if total + padding < fewest:
-        padding = fewest - total
-    if padding:  # rows nobody gets
-        inputs = torch.cat([inputs, inputs.new_zeros((padding, *inputs.shape[1:]))])
+    if rows > 0:
+        inputs = _padded(inputs, total + -total % rows)
     chunk = rows if rows > 0 and not whole else len(inputs)
     if most is not None:
         chunk = min(chunk, most)
-    parts = [call(inputs[start : start + chunk]) for start in range(0, len(inputs), chunk)]
+    # Each call pads to the model's fewest rows (a last chunk of one, a lone request).
+    parts = [
+        call(_padded(inputs[start : start + chunk], fewest))
+        for start in range(0, len(inputs), chunk)
+    ]
     if isinstance(parts[0], tuple):
         return tuple(torch.cat(pieces)[:total] for pieces in zip(*parts, strict=True))
     return torch.cat(parts)[:total]

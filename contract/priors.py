@@ -145,10 +145,21 @@ class GaussianMixture:
 
     def log_prob(self, z: Tensor) -> Tensor:
         """log p(z) = logsumexp_k [log w_k + log N(z; μ_k, L_k L_kᵀ)]: [N] from [N,D]."""
-        diff = (z[:, None, :] - self.means[None]).double()  # [N,K,D]
-        cholesky = self.cholesky.double()[None].expand(len(z), -1, -1, -1)  # [N,K,D,D]
-        solved = torch.linalg.solve_triangular(cholesky, diff[..., None], upper=False)
-        mahalanobis = solved.squeeze(-1).pow(2).sum(-1)  # [N,K]
+        # One triangular solve per component over every point: L_k⁻¹ (z − μ_k)ᵀ, [D,N]. (An
+        # [N,K,D,D] batch of the factors would need N·K·D² numbers: 80 GB for 800 points of a
+        # 256-d latent under 200 components.)
+        points = z.double().T  # [D,N]
+        mahalanobis = torch.stack(
+            [
+                torch.linalg.solve_triangular(
+                    factor.double(), points - mean.double()[:, None], upper=False
+                )
+                .pow(2)
+                .sum(0)
+                for factor, mean in zip(self.cholesky, self.means, strict=True)
+            ],
+            dim=1,
+        )  # [N,K]
         log_det = torch.diagonal(self.cholesky.double(), dim1=-2, dim2=-1).log().sum(-1)  # [K]
         per_component = -0.5 * (self.latent_dim * _LOG_2PI + mahalanobis) - log_det
         return torch.logsumexp(per_component + self.weights.double().log(), dim=1).float()

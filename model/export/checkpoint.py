@@ -56,6 +56,7 @@ class ExportOptions:
     data_dir: str | None = None  # the checkpoint's own when None
     container: str = TORCHSCRIPT  # contract.containers
     name: str = ""  # the checkpoint's own when empty
+    prior_candidates: str = ""  # K to choose among; the checkpoint's own when empty
 
 
 def dataset_name(data_dir: str | Path, split: str) -> str:
@@ -182,6 +183,8 @@ def export_checkpoint(checkpoint: Path, options: ExportOptions) -> Path:
         config = dataclasses.replace(config, data_dir=options.data_dir)
     if options.name:
         config = dataclasses.replace(config, name=options.name)
+    if options.prior_candidates:
+        config = dataclasses.replace(config, prior_candidates=options.prior_candidates)
     device = resolve_device(options.device)
     scored = OnDevice(vae.to(device), device)  # evaluation on the device, CPU tensors around it
     shape, background = config.model.image_shape, parse_colour(config.background)

@@ -81,6 +81,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="cache of the classifiers that judge samples (default: %(default)s)",
     )
     checkpoint.add_argument(
+        "--prior-candidates",
+        default="",
+        metavar="K,K,...",
+        help="the fitted prior's K to choose among on val (default: the run's own)",
+    )
+    checkpoint.add_argument(
         "--container",
         choices=CONTAINERS,
         default=TORCHSCRIPT,
@@ -123,6 +129,7 @@ def _export(args: argparse.Namespace, command: str) -> Path:
             data_dir=args.data_dir,
             container=args.container,
             name=args.name,
+            prior_candidates=args.prior_candidates,
         )
         return export_checkpoint(Path(args.source), options)
     foreign = ForeignOptions(
