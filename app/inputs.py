@@ -6,6 +6,7 @@ from typing import Any
 
 import torch
 from fastapi import Request
+from pydantic import TypeAdapter
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
@@ -14,6 +15,7 @@ from app.codecs import decode_base64, image_to_tensor, open_image
 from app.deps import Served
 from app.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
 from app.latents import fitted_size
+from app.schemas import Base64Image
 from app.settings import Settings
 from contract.images import Invert, Preprocess
 
@@ -23,6 +25,8 @@ EXAMPLE_PNG = (
     "iVBORw0KGgoAAAANSUhEUgAAABwAAAAcCAAAAABXZoBIAAAAHElEQVR42mNgGGSAEYX3H1WACZ/OUckRJDkQAADJ8A"
     "EmaOIFkQAAAABJRU5ErkJggg=="
 )
+# One base64 string as the JSON reader checks it (not empty; base64 characters).
+BASE64_IMAGE_SCHEMA: dict[str, Any] = TypeAdapter(Base64Image).json_schema()
 ACCEPTED = "multipart/form-data (field 'file'), image/* (raw body) or application/json"
 
 
@@ -46,9 +50,7 @@ def image_body_schemas(max_images: int) -> dict[str, dict[str, Any]]:
             "description": "JSON: base64 PNG or JPEG strings (a data: URL prefix is allowed)",
             "required": ["images"],
             "additionalProperties": False,
-            "properties": {
-                "images": {"type": "array", "items": {"type": "string", "format": "byte"}, **images}
-            },
+            "properties": {"images": {"type": "array", "items": BASE64_IMAGE_SCHEMA, **images}},
             "example": {"images": [EXAMPLE_PNG]},
         },
     }

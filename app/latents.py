@@ -66,15 +66,33 @@ def _as_batch(values: Any) -> Tensor:
     return tensor
 
 
+def _shape(item: Any) -> tuple[int, ...] | None:
+    """A JSON latent's shape, or None when it is ragged itself (a grid whose rows differ)."""
+    try:
+        return np.shape(np.asarray(item, dtype=np.float32))
+    except (ValueError, TypeError):
+        return None
+
+
 def _ragged(values: Any) -> str:
-    """Which latent breaks the batch's one shape (a JSON batch whose latents differ)."""
-    shapes = [np.shape(item) for item in values] if isinstance(values, list) else []
+    """Which latent breaks the batch's one shape (a JSON batch whose latents differ, or a grid
+    whose rows differ)."""
+    shapes = [_shape(item) for item in values] if isinstance(values, list) else []
+    for index, shape in enumerate(shapes):
+        if shape is None:
+            return f"latent {index} is ragged: a grid's rows must all have one length"
     for index, shape in enumerate(shapes[1:], start=1):
         if shape != shapes[0]:
-            size = f"length {shape[0]}" if len(shape) == 1 else f"shape {list(shape)}"
-            first = f"length {shapes[0][0]}" if len(shapes[0]) == 1 else f"shape {list(shapes[0])}"
-            return f"latent {index} has {size}; latent 0 has {first}: one request, one shape"
+            return f"latent {index} has {_described(shape)}; latent 0 has {_described(shapes[0])}: one request, one shape"
     return "latents must all have one shape: [D] vectors or [c][h][w] grids"
+
+
+def _described(shape: tuple[int, ...] | None) -> str:
+    return (
+        f"length {shape[0]}"
+        if shape is not None and len(shape) == 1
+        else f"shape {list(shape or ())}"
+    )
 
 
 def latent_tensor(model: LoadedModel, values: Any, max_latents: int | None = None) -> Tensor:

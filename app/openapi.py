@@ -25,7 +25,7 @@ from app.limits import schema_limit
 from app.queries import UNDOCUMENTED
 from app.registry import ModelRegistry
 from app.rendering import PNG_MEDIA_TYPES
-from app.schemas import LATENT_VECTOR, ErrorResponse
+from app.schemas import LATENT_GRID, LATENT_VECTOR, ErrorResponse
 
 _REASONS = {
     400: "a body that is not valid JSON, or image bytes that no image decoder reads",
@@ -155,6 +155,58 @@ def _latent_lengths(schema: dict[str, Any], registry: ModelRegistry) -> None:
         ]
 
 
+def _grid_bounds(registry: ModelRegistry) -> list[tuple[int, int]] | None:
+    """[(min, max)] of the channels, rows and columns a loaded model's grid may have; None when
+    no loaded model takes grids."""
+    bounds: list[tuple[int, int]] = []
+    for model in registry.models.values():
+        if model.latent_shape is None:
+            continue
+        channels, height, width = model.latent_shape
+        sizes = model.metadata.sizes
+        if sizes is None:
+            sides = [(channels, channels), (height, height), (width, width)]
+        else:  # any picture size: any grid whose picture the model takes
+            smallest = -(-sizes.min // sizes.factor)
+            largest = sizes.max // sizes.factor
+            sides = [(channels, channels), (smallest, largest), (smallest, largest)]
+        bounds = (
+            sides
+            if not bounds
+            else [
+                (min(low, new_low), max(high, new_high))
+                for (low, high), (new_low, new_high) in zip(bounds, sides, strict=True)
+            ]
+        )
+    return bounds or None
+
+
+def _latent_grids(schema: dict[str, Any], registry: ModelRegistry) -> None:
+    """Latent grids have the loaded grid models' sides; where no loaded model takes grids, the
+    grid alternative goes (so a client is never told to send what every model refuses)."""
+    bounds = _grid_bounds(registry)
+    if bounds is not None:
+        for node in _nodes(schema):
+            if node.pop(LATENT_GRID, False):
+                level = node
+                for low, high in bounds:  # [c][h][w], outermost first
+                    level["minItems"], level["maxItems"] = low, high
+                    level = level["items"]
+        return
+    for node in list(_nodes(schema)):
+        choices = node.get("anyOf")
+        if not isinstance(choices, list):
+            continue
+        kept = [choice for choice in choices if not choice.get(LATENT_GRID)]
+        if len(kept) == len(choices):
+            continue
+        del node["anyOf"]
+        if len(kept) == 1:
+            node.update({key: value for key, value in kept[0].items() if key not in node})
+        else:
+            node["anyOf"] = kept
+
+
 def _limit(declared: dict[str, Any], found: tuple[str, int] | None) -> None:
     """Write a limit into a field's schema; a default over it is shown lowered, as enforced."""
     if found is None:
@@ -219,6 +271,7 @@ def install_truthful_openapi(app: FastAPI, registry: ModelRegistry) -> None:
         components.update(image_body_schemas(registry.settings.max_images))
         components.update(copy.deepcopy(BODY_COMPONENTS))
         _settings_limits(schema, registry)
+        _latent_grids(schema, registry)
         _latent_lengths(schema, registry)
         _one_error_shape(schema)
         _common_headers(schema)

@@ -20,6 +20,9 @@ MAX_TEMPERATURE = 10.0
 MAX_SEED = 2**53 - 1
 # Marks a latent vector in the schema; app.openapi sets its length to the loaded models' D.
 LATENT_VECTOR = "x-latent-vector"
+# Marks a latent grid; app.openapi bounds its sides by the loaded grid models' (or drops it when
+# no loaded model takes grids).
+LATENT_GRID = "x-latent-grid"
 Latent = Annotated[
     list[Annotated[float, Field(ge=-MAX_LATENT_ABS, le=MAX_LATENT_ABS, allow_inf_nan=False)]],
     Field(json_schema_extra={LATENT_VECTOR: True}),
@@ -27,8 +30,17 @@ Latent = Annotated[
 # A latent read as its grid [c][h][w] (models with latent_shape; any grid for a model that
 # takes any picture size).
 Component = Annotated[float, Field(ge=-MAX_LATENT_ABS, le=MAX_LATENT_ABS, allow_inf_nan=False)]
+# No level may be empty (a grid of no channels, rows or columns decodes to nothing); that rows
+# have one length a schema cannot say: app.latents answers a ragged grid with a 422.
+GridRow = Annotated[list[Component], Field(min_length=1)]
+GridChannel = Annotated[list[GridRow], Field(min_length=1)]
 LatentGrid = Annotated[
-    list[list[list[Component]]], Field(description="one latent as its [c][h][w] grid")
+    list[GridChannel],
+    Field(
+        min_length=1,
+        description="one latent as its [c][h][w] grid",
+        json_schema_extra={LATENT_GRID: True},
+    ),
 ]
 # In responses: slerp between two bounded vectors can step outside the bounds, so only the
 # length is promised.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.app.conftest import make_client, wait_ready
+from tests.utils.artifacts import tiny_metadata, tiny_vae, write_raw
 
 
 @pytest.fixture(scope="module")
@@ -44,10 +46,36 @@ def test_each_limit_validates_and_documents_from_one_declaration(limited: TestCl
 
 def test_latent_vectors_have_the_models_length(client: TestClient) -> None:
     components = client.get("/openapi.json").json()["components"]["schemas"]
-    vector, grid = components["DecodeOneRequest"]["properties"]["latents"]["anyOf"]
+    # No loaded model takes grids: the schema offers only vectors of the models' D.
+    vector = components["DecodeOneRequest"]["properties"]["latents"]
+    assert "anyOf" not in vector
     assert (vector["minItems"], vector["maxItems"]) == (4, 4)
-    assert grid["type"] == "array"  # a [c][h][w] grid, for models with a latent_shape
+    item = components["DecodeRequest"]["properties"]["latents"]["items"]
+    assert (item["minItems"], item["maxItems"], "anyOf" in item) == (4, 4, False)
     assert components["DecodeRequest"]["examples"] == [{"latents": [[0.0] * 4]}]
+
+
+def test_latent_grids_have_the_grid_models_sides(weights_dir: Path, tmp_path: Path) -> None:
+    for artifact in weights_dir.glob("*.pt"):
+        shutil.copy(artifact, tmp_path / artifact.name)
+    grid_model = tiny_metadata("tiny-grid", latent_dim=8, latent_shape=[2, 2, 2])
+    write_raw(tiny_vae(latent_dim=8), grid_model, tmp_path / "grid.pt")
+    with make_client(tmp_path) as client:
+        wait_ready(client)
+        components = client.get("/openapi.json").json()["components"]["schemas"]
+        vector, grid = components["DecodeOneRequest"]["properties"]["latents"]["anyOf"]
+        assert (vector["minItems"], vector["maxItems"]) == (4, 8)
+        sides = []
+        while grid.get("type") == "array" and "minItems" in grid:
+            sides.append((grid["minItems"], grid["maxItems"]))
+            grid = grid["items"]
+        assert sides == [(2, 2), (2, 2), (2, 2)]  # [c][h][w] of the one grid model
+        ragged = {"latents": [[[0.0, 0.0], [0.0]], [[0.0, 0.0], [0.0, 0.0]]]}
+        refused = client.post("/decode.json?model=tiny-grid", json=ragged)
+        assert refused.status_code == 422
+        assert "ragged" in refused.json()["detail"]
+        flat = client.post("/decode.json?model=tiny-grid", json={"latents": [[0.0] * 8]})
+        assert flat.status_code == 200
 
 
 def test_operation_ids_are_readable_and_errors_have_one_shape(client: TestClient) -> None:

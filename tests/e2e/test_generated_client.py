@@ -23,11 +23,12 @@ from types import ModuleType
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
 from PIL import Image
 
 from tests.app.conftest import digit_png
-from tests.e2e.conftest import Server, running
+from tests.e2e.conftest import REPO, Server, running
 
 KEY = "client-key"
 BIN = Path(sys.executable).parent
@@ -54,7 +55,7 @@ def generated(schema_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
     environment = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
     result = subprocess.run(
         [str(BIN / "openapi-python-client"), "generate", "--path", str(schema_file),
-         "--meta", "none", "--output-path", str(out)],
+         "--config", str(REPO / "clients" / "openapi-python-client.yml"), "--meta", "none", "--output-path", str(out)],
         capture_output=True, text=True, env=environment, timeout=300, check=False,
     )  # fmt: skip
     output = result.stdout + result.stderr
@@ -169,6 +170,12 @@ def every_operation(client: Any, api: str, models: Any, types: Any) -> None:
         file=[types.File(payload=io.BytesIO(digit_png()), file_name=f"{i}.png") for i in (1, 2)]
     )
     assert len(call("analyse.encode", body=files).parsed.mean) == 2
+    # .npy: the latent means as a tensor, and that tensor decoded (clients/ config: a File).
+    means = call("analyse.encode_npy", body=files).parsed.payload.read()
+    assert np.load(io.BytesIO(means)).shape == (2, 4)
+    npy = types.File(payload=io.BytesIO(means), mime_type="application/x-npy")
+    pixels = np.load(call("generate.decode_npy", body=npy).parsed.payload)
+    assert pixels.shape == (2, 1, 28, 28)
     as_json = models.Base64Images(images=[b64])
     reconstructed = call("analyse.reconstruct_png", body=as_json, scale=2)
     assert png_size(reconstructed.parsed.payload) == (56, 56)
@@ -196,7 +203,7 @@ def test_errors_and_the_api_key_through_the_generated_client(
         body = models.DecodeRequest(latents=[[0.0]])
         invalid = decode_json.sync_detailed(client=client, body=body)
     assert invalid.status_code == 422
-    assert "this model needs 4" in invalid.parsed.detail
+    assert "takes 4" in invalid.parsed.detail
 
 
 def test_typescript_types_and_client_pass_tsc_strict(schema_file: Path, tmp_path: Path) -> None:
