@@ -83,7 +83,10 @@ def _ragged(values: Any) -> str:
             return f"latent {index} is ragged: a grid's rows must all have one length"
     for index, shape in enumerate(shapes[1:], start=1):
         if shape != shapes[0]:
-            return f"latent {index} has {_described(shape)}; latent 0 has {_described(shapes[0])}: one request, one shape"
+            return (
+                f"latent {index} has {_described(shape)}; latent 0 has "
+                f"{_described(shapes[0])}: one request, one shape"
+            )
     return "latents must all have one shape: [D] vectors or [c][h][w] grids"
 
 

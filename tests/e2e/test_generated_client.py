@@ -55,7 +55,8 @@ def generated(schema_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
     environment = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
     result = subprocess.run(
         [str(BIN / "openapi-python-client"), "generate", "--path", str(schema_file),
-         "--config", str(REPO / "clients" / "openapi-python-client.yml"), "--meta", "none", "--output-path", str(out)],
+         "--config", str(REPO / "clients" / "openapi-python-client.yml"), "--meta", "none",
+         "--output-path", str(out)],
         capture_output=True, text=True, env=environment, timeout=300, check=False,
     )  # fmt: skip
     output = result.stdout + result.stderr
