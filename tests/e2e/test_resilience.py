@@ -44,12 +44,12 @@ def test_a_client_that_trickles_its_body_gets_408(weights_dir: Path) -> None:
 
 
 def test_overload_gives_429_never_5xx_and_probes_still_answer(weights_dir: Path) -> None:
-    with running(weights_dir, VAE_QUEUE_SIZE="2", VAE_MAX_SCORE_K="2000") as live:
+    with running(weights_dir, VAE_QUEUE_SIZE="2", VAE_MAX_SCORE_K="500") as live:
 
         async def flood() -> tuple[list[int], list[int]]:
             async with httpx.AsyncClient(base_url=live.url, timeout=60) as client:
                 work = [
-                    client.post("/score", params={"k": 2000, "seed": 0}, json=IMAGES)
+                    client.post("/score", params={"k": 500, "seed": 0}, json=IMAGES)
                     for _ in range(24)
                 ]
                 flooding = asyncio.gather(*work)
