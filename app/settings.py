@@ -88,9 +88,9 @@ class Settings(BaseSettings):
         16,
         ge=0,
         le=1024,
-        description="every model call takes exactly this many rows (split and padded), so "
-        "that a seeded answer's bytes never depend on what shares its batch; 0: calls of "
-        "any size, and seeded answers get weak ETags",
+        description="rows drawn from a seed run in calls of a multiple of this many rows "
+        "(padded), so that a seeded answer's bytes never depend on what shares its batch; "
+        "0: calls of any size, and seeded answers get weak ETags",
     )
     max_wait_ms: float = Field(
         0.0, ge=0, le=1000, description="how long a batch waits for more requests; 0: no wait"
