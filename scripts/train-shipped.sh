@@ -48,8 +48,10 @@ for likelihood in "$@"; do
     python -m model.train --likelihood gaussian --name mnist-gaussian --data-dir "$DATA_DIR" \
       --latent-shape 2x7x7 --res-blocks 1 --augment-shift 2 --epochs 120 \
       --variance-warmup-epochs 40 --max-minutes 20 --num-threads 2 --out-dir runs/mnist-gaussian
+    # K = 200 (K = 400 drew still closer to real digits, but nearer the training set: 0.83× val's
+    # distance); five components a digit for ?digit= (92.95 % against 91.9 % with three).
     vae-export runs/mnist-gaussian/last.pt --output weights/mnist-gaussian.pt --eval-k 100 \
-      --prior-candidates 10,20,50,100 \
+      --prior-candidates 100,200 --class-components 5 \
       --description "Convolutional VAE (2x7x7 grid latent) with a gaussian decoder, trained on MNIST train-5k"
     continue
   fi

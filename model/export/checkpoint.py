@@ -57,6 +57,7 @@ class ExportOptions:
     container: str = TORCHSCRIPT  # contract.containers
     name: str = ""  # the checkpoint's own when empty
     prior_candidates: str = ""  # K to choose among; the checkpoint's own when empty
+    class_components: int | None = None  # each class mixture's K; the checkpoint's own when None
 
 
 def dataset_name(data_dir: str | Path, split: str) -> str:
@@ -185,6 +186,8 @@ def export_checkpoint(checkpoint: Path, options: ExportOptions) -> Path:
         config = dataclasses.replace(config, name=options.name)
     if options.prior_candidates:
         config = dataclasses.replace(config, prior_candidates=options.prior_candidates)
+    if options.class_components is not None:
+        config = dataclasses.replace(config, class_components=options.class_components)
     device = resolve_device(options.device)
     scored = OnDevice(vae.to(device), device)  # evaluation on the device, CPU tensors around it
     shape, background = config.model.image_shape, parse_colour(config.background)

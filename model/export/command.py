@@ -87,6 +87,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="the fitted prior's K to choose among on val (default: the run's own)",
     )
     checkpoint.add_argument(
+        "--class-components",
+        type=int,
+        default=None,
+        metavar="K",
+        help="components of each per-class mixture for ?label= (default: the run's own)",
+    )
+    checkpoint.add_argument(
         "--container",
         choices=CONTAINERS,
         default=TORCHSCRIPT,
@@ -130,6 +137,7 @@ def _export(args: argparse.Namespace, command: str) -> Path:
             container=args.container,
             name=args.name,
             prior_candidates=args.prior_candidates,
+            class_components=args.class_components,
         )
         return export_checkpoint(Path(args.source), options)
     foreign = ForeignOptions(

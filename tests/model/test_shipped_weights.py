@@ -20,15 +20,17 @@ SHIPPED: dict[str, dict[str, Any]] = {
     "mnist-bernoulli": {
         "format": 3, "shape": [1, 28, 28], "dataset": ("mnist", "train-5k", 5000),
         "split": "val-5k", "k": 1000, "images": 5000, "classes": DIGITS, "variance": None,
+        "grid": None,
     },
     "mnist-gaussian": {
         "format": 3, "shape": [1, 28, 28], "dataset": ("mnist", "train-5k", 5000),
         "split": "val-5k", "k": 100, "images": 5000, "classes": DIGITS, "variance": "pixel",
+        "grid": [2, 7, 7],
     },
     "emoji-gaussian": {
         "format": 3, "shape": [3, 64, 64], "dataset": ("emoji-64", "train", 6102),
         "split": "val", "k": 100, "images": 796, "classes": EMOJI_CLASSES,
-        "variance": "edge-floor",
+        "variance": "pixel", "grid": [4, 8, 8],
     },
 }  # fmt: skip
 
@@ -45,6 +47,7 @@ def test_shipped_artifact_metadata_priors_and_shapes(name: str) -> None:
     assert metadata["format_version"] == expected["format"]
     assert metadata["name"] == name
     assert metadata["image_shape"] == expected["shape"]
+    assert metadata.get("latent_shape") == expected["grid"]
     dataset = metadata["dataset"]
     assert (dataset["name"], dataset["split"], dataset["size"]) == expected["dataset"]
     metrics = metadata["metrics"]
