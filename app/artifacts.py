@@ -4,6 +4,7 @@ digest, an expected-digest check before torch reads the file, and a folder of ar
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,9 @@ from contract.metadata import IDENTITY_FIELDS, ArtifactMetadata
 from contract.priors import Priors
 
 _DIGITS = frozenset(str(digit) for digit in range(10))
+# The most picture values one model call makes or takes (4 MB of float32): what bounds a call's
+# activations, whatever the batch size (app.model_calls.run_in_rows).
+CALL_PICTURE_VALUES = 1 << 20
 
 
 class StartupError(RuntimeError):
@@ -90,9 +94,14 @@ class LoadedModel:
 
     @property
     def call_limits(self) -> tuple[int, int | None]:
-        """The fewest and most rows one call takes (format 4 `call_rows`): (1, None) else."""
+        """The fewest and most rows one call takes: an exported program's traced range (format
+        4 `call_rows`), and at most CALL_PICTURE_VALUES of pictures (at the default size), which
+        bounds a call's activations: a 64×64×3 model decodes 85 rows a call, not 256 (the flood
+        soak's walks held 660 MB more that way)."""
         rows = self.metadata.call_rows
-        return (rows.min, rows.max) if rows is not None else (1, None)
+        fewest, most = (rows.min, rows.max) if rows is not None else (1, None)
+        by_size = max(1, CALL_PICTURE_VALUES // math.prod(self.image_shape))
+        return fewest, max(fewest, min(most, by_size) if most is not None else by_size)
 
     def can_sample(self) -> bool:
         """Whether /sample has a prior whose draws are pictures (format 4 can say N(0, I) has

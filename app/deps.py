@@ -16,11 +16,11 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 
 from app.artifacts import LoadedModel
 from app.errors import Unauthorized
-from app.jobs import Rows
+from app.jobs import Receive, Rows
 from app.registry import ModelRegistry
 from app.settings import Settings
 from app.stages import Stage
-from app.worker import InferenceWorker, Receive
+from app.worker import InferenceWorker
 
 T = TypeVar("T")
 

@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
+import queue
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
+from starlette.requests import ClientDisconnect
 from torch import Tensor
 
 from app.artifacts import LoadedModel
@@ -69,6 +72,45 @@ class CallJob(_Pending):
 
 
 Job = BatchJob | CallJob
+Receive = Callable[[], Awaitable[Any]]
+
+
+async def until_disconnect(receive: Receive, job: Job) -> None:
+    """Fail `job` with ClientDisconnect when its client goes away. The request's body has been
+    read, so the next ASGI message is the disconnect (or the end of the answer)."""
+    with contextlib.suppress(Exception):  # a receive that fails has nothing more to say
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                if not job.future.done():
+                    job.future.set_exception(ClientDisconnect())
+                return
+
+
+class JobQueue:
+    """The batch queue, in two lanes: jobs with small answers go before jobs with large ones
+    (animations, big grids), first come first served within a lane. So a `/sample?n=1` waits
+    for the call running now, not for every walk queued before it; a large job waits while
+    small ones keep coming, up to VAE_REQUEST_TIMEOUT_S. None (a wake-up) goes first."""
+
+    def __init__(self) -> None:
+        self._queue: queue.PriorityQueue[tuple[int, int, BatchJob | None]] = queue.PriorityQueue()
+        self._order = itertools.count()
+
+    def put(self, job: BatchJob | None) -> None:
+        lane = 0 if job is None else 2 if job.large else 1
+        self._queue.put((lane, next(self._order), job))
+
+    def get(self, timeout: float | None = None) -> BatchJob | None:
+        return self._queue.get(timeout=timeout)[2]
+
+    def get_nowait(self) -> BatchJob | None:
+        return self._queue.get_nowait()[2]
+
+    def empty(self) -> bool:
+        return self._queue.empty()
+
+
 Reply = tuple[asyncio.Future[Any], Any, BaseException | None]
 
 

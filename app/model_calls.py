@@ -46,7 +46,9 @@ def run_in_rows(
         inputs = _padded(inputs, total + -total % rows)
     chunk = rows if rows > 0 and not whole else len(inputs)
     if most is not None:
-        chunk = min(chunk, most)
+        # Seeded rows keep calls of a multiple of `rows` (the sizes the warm-up checked) when
+        # the model's most allows one.
+        chunk = min(chunk, most // rows * rows if 0 < rows <= most else most)
     # Each call pads to the model's fewest rows (a last chunk of one, a lone request).
     parts = [
         call(_padded(inputs[start : start + chunk], fewest))

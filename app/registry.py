@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import enum
 import gc
 import logging
@@ -40,6 +42,17 @@ def serving_device(requested: str) -> torch.device:
         return contract_devices.resolve_device(requested)
     except ValueError as error:
         raise StartupError(f"VAE_DEVICE: {error}") from None
+
+
+def release_freed_memory() -> None:
+    """Give the heap that the warm-up freed back to the OS (glibc's malloc_trim). The warm-up's
+    largest calls (a 64×64×3 model decoding 256 rows) free about 1 GB that glibc would
+    otherwise keep: the idle process held 1.28 GB instead of 0.43. Elsewhere, a no-op."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to trim
+        pass
 
 
 def exact_calls(model: LoadedModel, call_rows: int, max_rows: int) -> tuple[bool, bool]:
@@ -176,6 +189,7 @@ class ModelRegistry:
         # torch-sized heap pause the event loop for tens of milliseconds under load.
         gc.collect()
         gc.freeze()
+        release_freed_memory()
         self.readiness = Readiness.READY
 
     def begin_shutdown(self) -> None:

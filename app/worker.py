@@ -7,10 +7,11 @@ from a prior (`PriorRows`) are made there too, a batch's draws transformed in on
 job's `finish` (its PNG or base64 encoding) runs right there on its own rows, so a small
 request crosses threads once: event loop → inference thread → event loop.
 
-Nothing large holds the small requests up: an answer over `LARGE_ANSWER_VALUES` is encoded in
-a small pool instead, and work that batches itself (`call`, e.g. /score with k = 1000) runs in
-a thread of its own. Every one of those places is a bounded stage (app.stages): a request takes
-its places before any of its work is queued, and a full stage answers 429 at once.
+Nothing large holds the small requests up: they are taken first (app.jobs.JobQueue), an
+answer over `LARGE_ANSWER_VALUES` is encoded in a small pool, and work that batches itself
+(`call`, e.g. /score with k = 1000) runs in a thread of its own. Every one of those places is
+a bounded stage (app.stages): a request takes its places before any of its work is queued, and
+a full stage answers 429 at once.
 
 A job whose caller has gone (the client disconnected, or the request timed out) is dropped at
 the next stage boundary: it is not batched, not run, not encoded. On SIGTERM (`drain`) the jobs
@@ -24,11 +25,10 @@ model's batch limits, its precision): app.model_calls.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import queue
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -38,7 +38,19 @@ from torch import Tensor
 
 from app.artifacts import LoadedModel
 from app.errors import NotReady, RequestTimeout, ServiceError
-from app.jobs import BatchJob, CallJob, Job, Rows, finished, make_inputs, reply, service_error
+from app.jobs import (
+    BatchJob,
+    CallJob,
+    Job,
+    JobQueue,
+    Receive,
+    Rows,
+    finished,
+    make_inputs,
+    reply,
+    service_error,
+    until_disconnect,
+)
 from app.metrics import Metrics
 from app.model_calls import precision, run_in_rows
 from app.sampling import PriorRows
@@ -49,19 +61,6 @@ BATCHED_METHODS = ("decode", "encode", "forward")
 # Answers larger than this (values after ?scale=) are encoded in the pool: about 2 ms of PNG
 # work. A 28×28 digit is 784 values; a 64-grid at scale 4, 800 k.
 LARGE_ANSWER_VALUES = 200_000
-Receive = Callable[[], Awaitable[Any]]
-
-
-async def _until_disconnect(receive: Receive, job: Job) -> None:
-    """Fail `job` with ClientDisconnect when its client goes away. The request's body has been
-    read, so the next ASGI message is the disconnect (or the end of the answer)."""
-    with contextlib.suppress(Exception):  # a receive that fails has nothing more to say
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                if not job.future.done():
-                    job.future.set_exception(ClientDisconnect())
-                return
 
 
 class InferenceWorker:
@@ -88,7 +87,7 @@ class InferenceWorker:
         self.batch_stage = Stage("batch", queue_size, "jobs", metrics)
         self.encode_stage = Stage("encode", heavy_queue_size, "large answers", metrics)
         self.call_stage = Stage("call", heavy_queue_size, "calls", metrics)
-        self._jobs: queue.Queue[BatchJob | None] = queue.Queue()
+        self._jobs = JobQueue()
         self._calls: queue.Queue[CallJob | None] = queue.Queue()
         self._held: BatchJob | None = None  # taken for the next batch
         self._stopping = threading.Event()
@@ -199,7 +198,7 @@ class InferenceWorker:
         done, so the worker drops it at the next stage boundary."""
         watcher = None
         if receive is not None:
-            watcher = asyncio.ensure_future(_until_disconnect(receive, job))
+            watcher = asyncio.ensure_future(until_disconnect(receive, job))
         try:
             return await asyncio.wait_for(job.future, self.timeout_s)
         except TimeoutError:
