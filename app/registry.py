@@ -79,7 +79,11 @@ def exact_calls(model: LoadedModel, call_rows: int, max_rows: int) -> tuple[bool
         reference = decoded(call_rows, 0)
         if not torch.equal(decoded(call_rows, call_rows - 1), reference):
             return False, False
-        multiples = range(2 * call_rows, max(max_rows, call_rows) + 1, call_rows)
+        # No call is larger than the model's most rows (run_in_rows splits there): checking
+        # multiples up to that covers every call a batch of any size makes.
+        most = model.call_limits[1]
+        largest = min(max_rows, most) if most is not None else max_rows
+        multiples = range(2 * call_rows, max(largest, call_rows) + 1, call_rows)
         whole = all(torch.equal(decoded(rows, rows - 1), reference) for rows in multiples)
     return True, whole
 
@@ -164,7 +168,11 @@ class ModelRegistry:
         try:
             for model in self.models.values():
                 with torch.inference_mode():
-                    z = torch.zeros((self.settings.max_n, *model.latent_input))
+                    # One call's worth: the largest call a request makes (at most max_n rows,
+                    # and no more than the model's most rows a call).
+                    most = model.call_limits[1]
+                    warm_rows = min(self.settings.max_n, most or self.settings.max_n)
+                    z = torch.zeros((warm_rows, *model.latent_input))
                     images = run_in_rows(
                         model.module, "decode", z.to(model.device), 0, True, model.call_limits
                     )
