@@ -5,10 +5,11 @@ fails that job alone (app.worker)."""
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
-import itertools
 import logging
 import queue
+import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -90,25 +91,55 @@ async def until_disconnect(receive: Receive, job: Job) -> None:
 class JobQueue:
     """The batch queue, in two lanes: jobs with small answers go before jobs with large ones
     (animations, big grids), first come first served within a lane. So a `/sample?n=1` waits
-    for the call running now, not for every walk queued before it; a large job waits while
-    small ones keep coming, up to VAE_REQUEST_TIMEOUT_S. None (a wake-up) goes first."""
+    for the call running now, not for every walk queued before it. A large job is not starved:
+    after SMALL_STREAK small jobs taken while it waits, it goes next. None (a wake-up) goes
+    first. Thread-safe; `get` raises queue.Empty as queue.Queue's does."""
+
+    SMALL_STREAK = 8
 
     def __init__(self) -> None:
-        self._queue: queue.PriorityQueue[tuple[int, int, BatchJob | None]] = queue.PriorityQueue()
-        self._order = itertools.count()
+        self._lanes: tuple[collections.deque[BatchJob | None], ...] = (
+            collections.deque(),  # wake-ups
+            collections.deque(),  # small answers
+            collections.deque(),  # large answers
+        )
+        self._ready = threading.Condition()
+        self._streak = 0  # small jobs taken in a row while a large one waited
 
     def put(self, job: BatchJob | None) -> None:
         lane = 0 if job is None else 2 if job.large else 1
-        self._queue.put((lane, next(self._order), job))
+        with self._ready:
+            self._lanes[lane].append(job)
+            self._ready.notify()
 
     def get(self, timeout: float | None = None) -> BatchJob | None:
-        return self._queue.get(timeout=timeout)[2]
+        with self._ready:
+            if not self._ready.wait_for(self._has_any, timeout):
+                raise queue.Empty
+            return self._take()
 
     def get_nowait(self) -> BatchJob | None:
-        return self._queue.get_nowait()[2]
+        with self._ready:
+            if not self._has_any():
+                raise queue.Empty
+            return self._take()
 
     def empty(self) -> bool:
-        return self._queue.empty()
+        with self._ready:
+            return not self._has_any()
+
+    def _has_any(self) -> bool:
+        return any(self._lanes)
+
+    def _take(self) -> BatchJob | None:
+        wake_ups, small, large = self._lanes
+        if wake_ups:
+            return wake_ups.popleft()
+        if small and not (large and self._streak >= self.SMALL_STREAK):
+            self._streak = self._streak + 1 if large else 0
+            return small.popleft()
+        self._streak = 0
+        return large.popleft()
 
 
 Reply = tuple[asyncio.Future[Any], Any, BaseException | None]

@@ -32,3 +32,22 @@ def test_small_jobs_go_before_large_ones_and_keep_their_order() -> None:
     assert jobs.empty()
     with pytest.raises(queue.Empty):
         jobs.get_nowait()
+
+
+def test_a_large_job_goes_after_a_streak_of_small_ones() -> None:
+    jobs = JobQueue()
+    jobs.put(job("walk", True))
+    for index in range(20):
+        jobs.put(job(f"sample-{index}", False))
+    taken = [cast(Any, jobs.get_nowait()).name for _ in range(21)]
+    assert taken.index("walk") == JobQueue.SMALL_STREAK
+    assert [name for name in taken if name != "walk"] == [f"sample-{i}" for i in range(20)]
+
+
+def test_get_waits_for_a_job_and_times_out_without_one() -> None:
+    jobs = JobQueue()
+    with pytest.raises(queue.Empty):
+        jobs.get(timeout=0.01)
+    jobs.put(job("sample", False))
+    found: Any = jobs.get(timeout=1)
+    assert found.name == "sample"
