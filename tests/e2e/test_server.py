@@ -84,6 +84,13 @@ def test_console_command_serves(weights_dir: Path) -> None:
 
 def test_two_worker_processes_serve_and_stop_cleanly(weights_dir: Path) -> None:
     with running(weights_dir, cli=True, VAE_WORKERS="2") as live:
+        # Each process warms up on its own, and /readyz answers for the one that took the
+        # connection: wait until ten in a row say ready, so both have warmed up.
+        deadline, in_a_row = time.monotonic() + 30, 0
+        while in_a_row < 10 and time.monotonic() < deadline:
+            ready = httpx.get(f"{live.url}/readyz", timeout=5).status_code == 200
+            in_a_row = in_a_row + 1 if ready else 0
+            time.sleep(0 if ready else 0.1)
         for _ in range(4):
             assert httpx.get(f"{live.url}/sample", timeout=10).status_code == 200
         code, output = live.stop()
