@@ -5,7 +5,9 @@ Rows drawn from a seed promise their bytes (ETags, X-Seed), and a kernel's arith
 change with the batch's size: they run in calls of a multiple of VAE_CALL_ROWS rows (split into
 calls of exactly that many unless the model's rows are the same in any multiple, which
 app.registry checks at warm-up). An exported program takes a traced range of batch sizes
-(`call_rows` in its metadata): fewer rows are padded, more are split.
+(`call_rows` in its metadata): fewer rows are padded, more are split. No call is larger
+than LoadedModel.call_limits allows (also at most 1 M picture values), which bounds a call's
+activations.
 """
 
 from __future__ import annotations

@@ -58,7 +58,7 @@ def release_freed_memory() -> None:
 def exact_calls(model: LoadedModel, call_rows: int, max_rows: int) -> tuple[bool, bool]:
     """(bit_exact, whole_calls): whether a row decodes to the same bits at every place of a
     `call_rows`-row call beside any other rows, and whether it also does in calls of every
-    multiple of `call_rows` up to `max_rows` (app.worker.run_in_rows). Both False without fixed
+    multiple of `call_rows` up to `max_rows` (app.model_calls.run_in_rows). Both False without fixed
     calls."""
     if call_rows <= 0:
         return False, False
